@@ -1,0 +1,58 @@
+//! A transport-agnostic OAuth 2.0 client core.
+//!
+//! `auth-core` holds everything an OAuth 2.0 client needs except the network:
+//!
+//! - [`transport::HttpTransport`], a small object-safe trait over [`http`] types that the
+//!   `http-reqwest` and `http-hyper` crates implement (or you do, in a few lines);
+//! - every grant as a pure request builder and response parser: client credentials
+//!   ([`grant::client_credentials`]), authorization code with PKCE
+//!   ([`grant::authorization_code`], [`pkce`], [`callback`]), refresh with rotation
+//!   ([`grant::refresh`]), dynamic client registration ([`registration`], RFC 7591),
+//!   metadata discovery ([`discovery`], RFC 8414) and revocation ([`revocation`], RFC 7009);
+//! - [`TokenProvider`], the one trait API clients depend on, and [`CachingProvider`], a
+//!   cache whose hit is lock-free and whose refresh is single-flight;
+//! - [`store::TokenStore`] with memory and file stores, and the retry layer
+//!   [`retry::Retry`].
+//!
+//! It depends on no HTTP library, no TLS stack and no async runtime: time and sleeping are
+//! injected ([`clock`]), so it can be embedded in tools that never speak HTTP.
+//!
+//! Secrets ([`ClientSecret`], [`AccessToken`], [`RefreshToken`], [`AuthorizationCode`],
+//! [`PkceCodeVerifier`], [`CsrfState`]) never appear in `Debug` output or error messages.
+
+pub mod callback;
+pub mod client_auth;
+pub mod clock;
+pub mod discovery;
+mod error;
+pub mod grant;
+pub mod oauth_error;
+pub mod pkce;
+pub mod provider;
+pub mod registration;
+pub mod response;
+pub mod retry;
+pub mod revocation;
+pub mod secret;
+pub mod secure_url;
+pub mod store;
+pub mod token;
+pub mod token_cache;
+pub mod transport;
+
+pub use client_auth::{BasicEncoding, ClientAuth};
+pub use error::Error;
+pub use oauth_error::{ErrorCode, OAuthError};
+pub use provider::{TokenProvider, TokenSource};
+pub use secret::{
+    AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, PkceCodeVerifier,
+    RefreshToken, RegistrationAccessToken,
+};
+pub use token::{Token, TokenParseOptions, TokenType};
+pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError, TransportErrorKind};
+
+// Re-exports of the cache, store and retry layer.
+// (token_cache, store, retry)
+
+// Re-exports of the grants.
+// (grant, pkce, callback, registration, discovery, revocation)
