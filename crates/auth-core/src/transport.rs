@@ -330,6 +330,134 @@ impl TransportError {
     }
 }
 
+/// Settings every transport implementation honours, so that backends behave alike.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::transport::TransportSettings;
+///
+/// let settings = TransportSettings::default()
+///     .with_timeout(Duration::from_secs(10))
+///     .with_max_body_bytes(1 << 20);
+/// assert_eq!(settings.connect_timeout, auth_core::transport::DEFAULT_CONNECT_TIMEOUT);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TransportSettings {
+    /// Total time a request may take unless the request says otherwise.
+    pub timeout: Duration,
+    /// Time allowed to establish a connection.
+    pub connect_timeout: Duration,
+    /// Largest response body accepted unless the request says otherwise.
+    pub max_body_bytes: usize,
+}
+
+impl Default for TransportSettings {
+    fn default() -> Self {
+        Self {
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+impl TransportSettings {
+    /// Sets the default total timeout.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Sets the connect timeout.
+    #[must_use]
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// Sets the default body cap.
+    #[must_use]
+    pub fn with_max_body_bytes(mut self, max: usize) -> Self {
+        self.max_body_bytes = max;
+        self
+    }
+
+    /// The timeout and body cap for `request`: its [`RequestOptions`] where set, these
+    /// settings otherwise.
+    pub fn limits_for<B>(&self, request: &http::Request<B>) -> (Duration, usize) {
+        let options = RequestOptions::of(request);
+        (
+            options.timeout.unwrap_or(self.timeout),
+            options.max_body_bytes.unwrap_or(self.max_body_bytes),
+        )
+    }
+}
+
+/// Collects a response body chunk by chunk, failing as soon as it passes the cap, so an
+/// oversized body is never held in memory. Both HTTP backends use it.
+///
+/// ```
+/// use auth_core::transport::LimitedBody;
+///
+/// let mut body = LimitedBody::new(5, Some(3));
+/// body.push(b"abc")?;
+/// assert!(body.push(b"def").is_err());
+/// # Ok::<(), auth_core::TransportError>(())
+/// ```
+#[derive(Debug)]
+pub struct LimitedBody {
+    buf: bytes::BytesMut,
+    limit: usize,
+}
+
+impl LimitedBody {
+    /// An empty body capped at `limit` bytes. A `Content-Length` hint, if known, is
+    /// checked against the cap at once and used to size the buffer.
+    pub fn new(limit: usize, content_length: Option<u64>) -> Self {
+        let capacity = content_length
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or(0)
+            .min(limit)
+            .min(1 << 20);
+        Self {
+            buf: bytes::BytesMut::with_capacity(capacity),
+            limit,
+        }
+    }
+
+    /// Fails early when a declared `Content-Length` is over the cap.
+    pub fn check_declared(limit: usize, content_length: Option<u64>) -> Result<(), TransportError> {
+        match content_length {
+            Some(n) if n > limit as u64 => Err(TransportError::body_too_large(limit)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends a chunk, or fails if the body would pass the cap.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TransportError> {
+        if self.buf.len().saturating_add(chunk.len()) > self.limit {
+            return Err(TransportError::body_too_large(self.limit));
+        }
+        self.buf.extend_from_slice(chunk);
+        Ok(())
+    }
+
+    /// The collected body.
+    pub fn finish(self) -> Bytes {
+        self.buf.freeze()
+    }
+}
+
+/// The `User-Agent` a transport crate sends: `"<crate>/<version> auth-core/<version>"`.
+pub fn user_agent(crate_name: &str, crate_version: &str) -> String {
+    format!(
+        "{crate_name}/{crate_version} auth-core/{}",
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
