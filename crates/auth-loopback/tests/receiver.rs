@@ -25,7 +25,11 @@ async fn get(addr: &str, target: &str) -> std::io::Result<(String, String)> {
 
 fn authority(receiver: &LoopbackReceiver) -> String {
     let uri = receiver.redirect_uri();
-    format!("{}:{}", uri.host_str().unwrap(), uri.port().unwrap())
+    format!(
+        "{}:{}",
+        uri.host_str().expect("a host"),
+        uri.port().expect("a port")
+    )
 }
 
 #[tokio::test]
