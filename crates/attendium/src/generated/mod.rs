@@ -1,0 +1,1 @@
+//! Typed GraphQL operations generated from `schemas/` (see `cargo xtask codegen`).

@@ -1,0 +1,12 @@
+//! Client for the Attendium API.
+//!
+//! Attendium authenticates with OAuth 2.0: metadata discovery (RFC 8414), dynamic client
+//! registration (RFC 7591) as a public client, the authorization-code grant with PKCE on a
+//! loopback redirect (RFC 8252), and refresh-token rotation. Its data is behind a GraphQL
+//! endpoint; typed operations are generated from `schemas/` by `cargo xtask codegen`.
+
+mod error;
+pub mod generated;
+pub mod graphql;
+
+pub use error::Error;
