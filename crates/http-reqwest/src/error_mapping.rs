@@ -182,26 +182,39 @@ fn causes(err: &reqwest::Error) -> String {
     }
 }
 
-/// The `io::Error`s in the chain, and what they wrap: `io::Error::source` skips the error
-/// it wraps, so a rustls error inside one would otherwise be missed.
-fn io_errors<'a>(err: &'a (dyn StdError + 'static)) -> impl Iterator<Item = &'a io::Error> {
-    chain(err).filter_map(|cause| cause.downcast_ref::<io::Error>())
+/// Whether `test` holds for any error in `err`'s chain, looking inside `io::Error`s too:
+/// `io::Error::source` skips the error it wraps, and the TLS connector nests a rustls error
+/// two `io::Error`s deep.
+fn any_cause(
+    err: &(dyn StdError + 'static),
+    test: &impl Fn(&(dyn StdError + 'static)) -> bool,
+) -> bool {
+    let mut current = Some(err);
+    while let Some(cause) = current {
+        if test(cause) {
+            return true;
+        }
+        if let Some(inner) = cause
+            .downcast_ref::<io::Error>()
+            .and_then(io::Error::get_ref)
+        {
+            // The wrapped error's own chain is the rest of this one.
+            return any_cause(inner, test);
+        }
+        current = cause.source();
+    }
+    false
 }
 
 /// Whether the TLS handshake failed on the server's certificate (unknown issuer, expired,
 /// wrong name): retrying cannot fix that.
 fn has_certificate_error(err: &reqwest::Error) -> bool {
-    let is_certificate = |cause: &(dyn StdError + 'static)| {
+    any_cause(err, &|cause| {
         matches!(
             cause.downcast_ref::<rustls::Error>(),
             Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
         )
-    };
-    chain(err).any(is_certificate)
-        || io_errors(err).any(|io| {
-            io.get_ref()
-                .is_some_and(|inner| chain(inner).any(is_certificate))
-        })
+    })
 }
 
 /// Whether the connection broke under the exchange (closed early, reset), as happens when
@@ -209,13 +222,11 @@ fn has_certificate_error(err: &reqwest::Error) -> bool {
 /// fresh connection may well succeed. Whether it is *safe* to send again is the request's
 /// idempotency, which the retry layer checks.
 fn is_broken_connection(err: &reqwest::Error) -> bool {
-    let hyper_says_so = chain(err).any(|cause| {
-        cause.downcast_ref::<hyper::Error>().is_some_and(|hyper| {
-            hyper.is_incomplete_message() || hyper.is_canceled() || hyper.is_closed()
-        })
-    });
-    hyper_says_so
-        || io_errors(err).any(|io| {
+    any_cause(err, &|cause| {
+        if let Some(hyper) = cause.downcast_ref::<hyper::Error>() {
+            return hyper.is_incomplete_message() || hyper.is_canceled() || hyper.is_closed();
+        }
+        cause.downcast_ref::<io::Error>().is_some_and(|io| {
             matches!(
                 io.kind(),
                 io::ErrorKind::ConnectionReset
@@ -224,11 +235,33 @@ fn is_broken_connection(err: &reqwest::Error) -> bool {
                     | io::ErrorKind::UnexpectedEof
             )
         })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] io::Error);
+
+    #[test]
+    fn any_cause_looks_inside_nested_io_errors() {
+        let nested = Outer(io::Error::other(io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        )));
+        let is_certificate = |cause: &(dyn StdError + 'static)| cause.is::<rustls::Error>();
+        assert!(any_cause(&nested, &is_certificate));
+        let plain = Outer(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert!(!any_cause(&plain, &is_certificate));
+        assert!(any_cause(&plain, &|cause: &(dyn StdError + 'static)| {
+            cause
+                .downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == io::ErrorKind::ConnectionRefused)
+        }));
+    }
 
     fn request(uri: &str, headers: &[(&str, &str)]) -> HttpRequest {
         let mut builder = http::Request::post(uri);
