@@ -11,6 +11,11 @@
 //! (`rustls-platform-verifier`), plus any roots given to
 //! [`ReqwestTransportBuilder::add_root_certificates_pem`].
 //!
+//! Proxies are taken from the environment as reqwest does (`HTTPS_PROXY`, `HTTP_PROXY`,
+//! `ALL_PROXY`, `NO_PROXY`), except that requests to a loopback address (`127.0.0.0/8`,
+//! `::1`, `localhost`) always go direct: `auth-core` allows plain `http://` only to
+//! loopback, which is only safe if the request stays on the machine.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use auth_core::HttpTransport;
@@ -38,6 +43,7 @@
 
 mod error;
 mod error_mapping;
+mod proxy_env;
 mod reqwest_transport;
 
 pub use error::Error;

@@ -270,6 +270,14 @@ impl ReqwestTransportBuilder {
     /// [`Error::ClientSetup`] if the TLS stack or the system's trust store cannot be set
     /// up.
     pub fn build(self) -> Result<ReqwestTransport, Error> {
+        self.build_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`build`](Self::build), reading environment variables through `var`.
+    fn build_with_env(
+        self,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ReqwestTransport, Error> {
         crate::install_crypto_provider();
 
         let user_agent = self
@@ -282,7 +290,17 @@ impl ReqwestTransportBuilder {
             roots.extend(parse_root_certificates(pem)?);
         }
 
-        let client = reqwest::Client::builder()
+        let proxies = crate::proxy_env::from_env(var);
+        let builder = if proxies.is_empty() {
+            // Also keeps reqwest from reading the environment a second time.
+            reqwest::Client::builder().no_proxy()
+        } else {
+            // Setting any proxy turns reqwest's own reading of the environment off.
+            proxies
+                .into_iter()
+                .fold(reqwest::Client::builder(), reqwest::ClientBuilder::proxy)
+        };
+        let client = builder
             // A redirect must never carry credentials elsewhere: 3xx goes to the caller.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(self.settings.connect_timeout)
@@ -380,6 +398,77 @@ mod tests {
                 "{pem:?}: {err:?}"
             );
         }
+    }
+
+    /// A server on 127.0.0.1 that records each request line and answers `200` with `name`.
+    async fn recording_server(
+        name: &'static str,
+    ) -> (
+        std::net::SocketAddr,
+        std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    ) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&head).into_owned();
+                let line = head.lines().next().unwrap_or_default().to_owned();
+                record.lock().unwrap().push(line);
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{name}",
+                    name.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        (addr, seen)
+    }
+
+    #[tokio::test]
+    async fn an_environment_proxy_is_used_for_remote_hosts_but_never_for_loopback() {
+        let (origin, origin_seen) = recording_server("origin").await;
+        let (proxy, proxy_seen) = recording_server("proxy").await;
+        let proxy_url = format!("http://{proxy}");
+        let transport = ReqwestTransport::builder()
+            .build_with_env(|name| (name == "HTTP_PROXY").then(|| proxy_url.clone()))
+            .unwrap();
+        let send = |url: String| {
+            let transport = transport.clone();
+            async move {
+                let request = http::Request::get(url).body(bytes::Bytes::new()).unwrap();
+                transport.send(request).await.unwrap()
+            }
+        };
+
+        let direct = send(format!("http://{origin}/token?code=c")).await;
+        let via_name = send(format!("http://localhost:{}/token", origin.port())).await;
+        // `.invalid` never resolves (RFC 6761): only the proxy can answer this one, and
+        // no lookup is made because the proxy is asked instead.
+        let remote = send("http://auth.example.invalid/token".to_owned()).await;
+
+        assert_eq!(direct.body(), "origin");
+        assert_eq!(via_name.body(), "origin");
+        assert_eq!(remote.body(), "proxy");
+        assert_eq!(
+            *origin_seen.lock().unwrap(),
+            ["GET /token?code=c HTTP/1.1", "GET /token HTTP/1.1"]
+        );
+        assert_eq!(
+            *proxy_seen.lock().unwrap(),
+            ["GET http://auth.example.invalid/token HTTP/1.1"]
+        );
     }
 
     #[test]
