@@ -94,19 +94,24 @@ impl ReqwestTransport {
     /// `settings` still applies: every request gets the total timeout and body cap from
     /// it (or from its [`RequestOptions`](auth_core::transport::RequestOptions)), which
     /// override the client's own total timeout. What was fixed when the client was built
-    /// stays as the caller chose: connect timeout, user agent, default headers, TLS roots.
+    /// stays as the caller chose: connect timeout, user agent, default headers, TLS roots
+    /// and proxies (reqwest's defaults send even loopback requests through `HTTP_PROXY`,
+    /// which clients from [`ReqwestTransport::builder`] never do).
     ///
     /// **Redirects are then the caller's responsibility.** reqwest follows redirects
     /// inside [`reqwest::Client::execute`], before any response reaches this transport,
-    /// and a client's redirect policy cannot be changed or inspected afterwards. Unless
-    /// the client was built with [`reqwest::redirect::Policy::none()`], a redirect has
-    /// already been followed by the time this transport could see it: reqwest drops
-    /// `Authorization`, `Cookie` and `Proxy-Authorization` when the redirect leaves the
-    /// origin, but a `307`/`308` re-sends the body, and a token request's body can hold
-    /// the client secret or an authorization code. This transport detects a followed
-    /// redirect (the final URL is not the one requested) and returns a
-    /// [`TransportError`] instead of the redirected response, so the caller never acts on
-    /// an answer from elsewhere; it cannot undo what was sent.
+    /// and a client's redirect policy can be neither changed nor inspected afterwards.
+    /// Unless the client was built with [`reqwest::redirect::Policy::none()`] (or a policy
+    /// that never follows), a redirect has been followed before this transport could see
+    /// it. When it leads to another scheme, host or port, reqwest drops `Authorization`,
+    /// `Cookie` and `Proxy-Authorization`, but keeps every other header (an API key in a
+    /// custom header goes along), and a `307` or `308` re-sends the body, which for a
+    /// token request can hold the client secret or an authorization code.
+    ///
+    /// What this transport does about it: it compares the URL reqwest answered from with
+    /// the one requested and, if they differ, returns a [`TransportError`] (not
+    /// retryable) instead of the response, so the caller never acts on an answer from
+    /// elsewhere. It cannot unsend what the client already sent.
     ///
     /// ```
     /// use auth_core::transport::TransportSettings;
@@ -383,11 +388,15 @@ mod tests {
     }
 
     #[test]
-    fn builder_refuses_pem_without_a_certificate() {
+    fn builder_refuses_pem_without_a_usable_certificate() {
         for pem in [
             &b""[..],
             b"not a certificate",
             b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
+            // A certificate block whose content is not a certificate.
+            b"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+            // Not base64 at all.
+            b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n",
         ] {
             let err = ReqwestTransport::builder()
                 .add_root_certificates_pem(pem)
