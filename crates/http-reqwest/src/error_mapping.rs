@@ -155,7 +155,7 @@ impl RequestLabel {
     }
 }
 
-/// Every error in `err`'s chain, as a list of errors.
+/// `err` followed by its sources.
 fn chain<'a>(
     err: &'a (dyn StdError + 'static),
 ) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
