@@ -1,0 +1,853 @@
+//! A faithful Communico Client API, following the project's fact sheet of the API.
+//!
+//! What it does as the real service does (or as the fact sheet infers it does):
+//! - `POST /v3/token` takes HTTP Basic over the **raw** `base64(key:secret)` (or
+//!   `client_id`/`client_secret` in the form body) and issues 40-hex bearer tokens with
+//!   `expires_in`; tokens expire after the configured TTL, by the configured clock.
+//! - Data answers are `201 Created` by default (configurable), in the
+//!   `{"status":"success","code":200,"data":…}` envelope; an unknown or expired token gets
+//!   `401`.
+//! - `limit` defaults to 10 and is capped silently (250 by default) while the requested
+//!   value is echoed; `start` is an offset; `total` counts every match.
+//! - Optional event members appear only when named in `fields`.
+//! - Event filters: `startDate`/`endDate` (checked: `2016-11-31` is a `400`), `status`,
+//!   `privateEvents`, `types` and `ages` by name, one or many `locationId`, `term`,
+//!   `searchTags`, `sortBy`/`sortOrder`. Lists are comma-joined and split after
+//!   decoding, as PHP does.
+//! - Reservations fail with an HTML `500` ("Slim Application Error") when `status` is
+//!   repeated, as reported of the real service.
+//!
+//! Faults ([`Fault`]) replace the next answers; counters say what was asked.
+
+mod data;
+mod faults;
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime};
+
+use auth_core::clock::{Clock, SystemClock};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::Response;
+use base64::Engine as _;
+use jiff::civil::Date;
+use serde_json::{Value, json};
+
+use data::{AGES, DataSet, LOCATIONS, TYPES};
+pub use faults::{Fault, FaultTarget};
+
+/// The path prefix the Communico service is mounted under.
+pub const PREFIX: &str = "/communico";
+
+const TOKEN_PATH: &str = "/v3/token";
+
+/// How the Communico sandbox behaves and what data it serves.
+#[derive(Clone)]
+#[must_use]
+pub struct CommunicoConfig {
+    key: String,
+    secret: String,
+    token_ttl: Duration,
+    events: usize,
+    first_day: Date,
+    events_per_day: u32,
+    limit_cap: u32,
+    default_limit: u32,
+    success_status: u16,
+    seed: u64,
+    clock: Arc<dyn Clock>,
+}
+
+impl fmt::Debug for CommunicoConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommunicoConfig")
+            .field("key", &self.key)
+            .field("token_ttl", &self.token_ttl)
+            .field("events", &self.events)
+            .field("first_day", &self.first_day)
+            .field("events_per_day", &self.events_per_day)
+            .field("limit_cap", &self.limit_cap)
+            .field("success_status", &self.success_status)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for CommunicoConfig {
+    /// Key `sandbox-key`, secret `sandbox-secret`, tokens for an hour, 2,000 events
+    /// from 2024-05-01 at 30 a day, `limit` capped at 250, answers `201`.
+    fn default() -> Self {
+        Self {
+            key: "sandbox-key".into(),
+            secret: "sandbox-secret".into(),
+            token_ttl: Duration::from_secs(3600),
+            events: 2000,
+            first_day: Date::constant(2024, 5, 1),
+            events_per_day: 30,
+            limit_cap: 250,
+            default_limit: 10,
+            success_status: 201,
+            seed: 42,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl CommunicoConfig {
+    /// The client key and secret the token endpoint accepts.
+    pub fn credentials(mut self, key: impl Into<String>, secret: impl Into<String>) -> Self {
+        self.key = key.into();
+        self.secret = secret.into();
+        self
+    }
+
+    /// How long issued tokens live (`expires_in`).
+    pub fn token_ttl(mut self, ttl: Duration) -> Self {
+        self.token_ttl = ttl;
+        self
+    }
+
+    /// How many events the data set holds (up to a few hundred thousand).
+    pub fn events(mut self, count: usize) -> Self {
+        self.events = count;
+        self
+    }
+
+    /// The day of the first event.
+    pub fn first_day(mut self, day: Date) -> Self {
+        self.first_day = day;
+        self
+    }
+
+    /// How many events fall on each day.
+    pub fn events_per_day(mut self, count: u32) -> Self {
+        self.events_per_day = count.max(1);
+        self
+    }
+
+    /// The silent cap on `limit`.
+    pub fn limit_cap(mut self, cap: u32) -> Self {
+        self.limit_cap = cap.max(1);
+        self
+    }
+
+    /// The status of successful data answers (`201` by default, as documented; the live
+    /// service is reported to answer `200`).
+    pub fn success_status(mut self, status: u16) -> Self {
+        self.success_status = status;
+        self
+    }
+
+    /// The seed of the data set.
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The clock that decides token expiry (share a manual clock with the client under
+    /// test to expire tokens without waiting).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+/// What the handlers share.
+struct Shared {
+    config: CommunicoConfig,
+    data: DataSet,
+    tokens: Mutex<HashMap<String, SystemTime>>,
+    token_seq: AtomicU64,
+    faults: Mutex<VecDeque<(FaultTarget, Fault)>>,
+    counts: Mutex<HashMap<String, u64>>,
+    token_requests: AtomicU64,
+    tokens_issued: AtomicU64,
+    // The matches of the last filtered query, so paging through it costs one pass.
+    last_filter: Mutex<Option<(String, Arc<Vec<u32>>)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A handler that panicked cannot leave these maps half-updated: use them as they are.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The running Communico service: its URL, credentials, counters and fault controls.
+/// Cheap to clone.
+#[derive(Clone)]
+pub struct CommunicoSandbox {
+    shared: Arc<Shared>,
+    base_url: String,
+}
+
+impl fmt::Debug for CommunicoSandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CommunicoSandbox")
+            .field("base_url", &self.base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CommunicoSandbox {
+    pub(crate) fn new(config: CommunicoConfig, origin: &str) -> (Self, axum::Router) {
+        let data = DataSet::generate(
+            config.events,
+            config.first_day,
+            config.events_per_day,
+            config.seed,
+        );
+        let shared = Arc::new(Shared {
+            config,
+            data,
+            tokens: Mutex::new(HashMap::new()),
+            token_seq: AtomicU64::new(0),
+            faults: Mutex::new(VecDeque::new()),
+            counts: Mutex::new(HashMap::new()),
+            token_requests: AtomicU64::new(0),
+            tokens_issued: AtomicU64::new(0),
+            last_filter: Mutex::new(None),
+        });
+        let router = axum::Router::new()
+            .fallback(handle)
+            .with_state(shared.clone());
+        (
+            Self {
+                shared,
+                base_url: format!("{origin}{PREFIX}"),
+            },
+            router,
+        )
+    }
+
+    /// The base URL to give a client (`http://127.0.0.1:<port>/communico`).
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The client key the token endpoint accepts.
+    pub fn key(&self) -> &str {
+        &self.shared.config.key
+    }
+
+    /// The client secret the token endpoint accepts.
+    pub fn secret(&self) -> &str {
+        &self.shared.config.secret
+    }
+
+    /// How many requests reached `/v3/token` (accepted or not).
+    pub fn token_requests(&self) -> u64 {
+        self.shared.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many tokens were issued.
+    pub fn tokens_issued(&self) -> u64 {
+        self.shared.tokens_issued.load(Ordering::SeqCst)
+    }
+
+    /// How many requests reached `path` (for example `/v3/attend/events`), whatever
+    /// the answer.
+    pub fn requests(&self, path: &str) -> u64 {
+        lock(&self.shared.counts).get(path).copied().unwrap_or(0)
+    }
+
+    /// Every path asked for, with its count.
+    pub fn request_counts(&self) -> HashMap<String, u64> {
+        lock(&self.shared.counts).clone()
+    }
+
+    /// Makes the next `times` data requests fail with `fault`, after any already queued.
+    pub fn inject(&self, fault: Fault, times: usize) {
+        self.inject_into(FaultTarget::Data, fault, times);
+    }
+
+    /// Makes the next `times` requests of `target` fail with `fault`.
+    pub fn inject_into(&self, target: FaultTarget, fault: Fault, times: usize) {
+        let mut faults = lock(&self.shared.faults);
+        for _ in 0..times {
+            faults.push_back((target, fault.clone()));
+        }
+    }
+
+    /// Faults still queued.
+    pub fn pending_faults(&self) -> usize {
+        lock(&self.shared.faults).len()
+    }
+
+    /// Revokes every token issued so far: their next use gets `401`.
+    pub fn revoke_all_tokens(&self) {
+        lock(&self.shared.tokens).clear();
+    }
+
+    /// How many events the data set holds.
+    pub fn event_count(&self) -> usize {
+        self.shared.data.events.len()
+    }
+
+    /// The ids of the events on days `from..=to` that a query with no other filter than
+    /// these dates (and `status=published`, no private events) returns, in order.
+    pub fn published_event_ids(&self, from: Date, to: Date) -> Vec<u64> {
+        self.shared
+            .data
+            .events
+            .iter()
+            .filter(|e| {
+                e.day >= from && e.day <= to && e.status() == "published" && !e.is_private()
+            })
+            .map(|e| e.id)
+            .collect()
+    }
+
+    /// The last day that has events.
+    pub fn last_day(&self) -> Date {
+        self.shared
+            .data
+            .events
+            .last()
+            .map_or(self.shared.config.first_day, |e| e.day)
+    }
+}
+
+/// Splits a query string into decoded pairs (`+` is a space, as PHP reads it).
+fn pairs(query: Option<&str>) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+fn last<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Every value of `key`, comma lists split (after decoding, as PHP's `explode` would).
+fn list(pairs: &[(String, String)], key: &str) -> Vec<String> {
+    pairs
+        .iter()
+        .filter(|(k, _)| k == key)
+        .flat_map(|(_, v)| v.split(','))
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn respond(status: u16, content_type: &str, body: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    if let Ok(value) = header::HeaderValue::from_str(content_type) {
+        response.headers_mut().insert(header::CONTENT_TYPE, value);
+    }
+    response
+}
+
+fn json_response(status: u16, value: &Value) -> Response {
+    respond(
+        status,
+        "application/json",
+        serde_json::to_vec(value).unwrap_or_default(),
+    )
+}
+
+fn error_envelope(status: u16, message: &str) -> Response {
+    json_response(
+        status,
+        &json!({"status": "error", "code": status, "message": message}),
+    )
+}
+
+fn slim_error_page() -> Response {
+    respond(
+        500,
+        "text/html; charset=UTF-8",
+        b"<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\"><title>Slim Application Error</title></head><body><h1>Slim Application Error</h1><p>A website error has occurred. Sorry for the temporary inconvenience.</p></body></html>".to_vec(),
+    )
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().trim_end_matches('/').to_owned();
+    *lock(&shared.counts).entry(path.clone()).or_insert(0) += 1;
+    let is_token = path == TOKEN_PATH;
+    if is_token {
+        shared.token_requests.fetch_add(1, Ordering::SeqCst);
+    }
+    let target = if is_token {
+        FaultTarget::Token
+    } else {
+        FaultTarget::Data
+    };
+    let fault = {
+        let mut faults = lock(&shared.faults);
+        match faults.iter().position(|(t, _)| *t == target) {
+            Some(i) => faults.remove(i).map(|(_, f)| f),
+            None => None,
+        }
+    };
+    if let Some(fault) = fault {
+        match fault {
+            Fault::Slow(delay) => tokio::time::sleep(delay).await,
+            other => return fault_response(&shared, &parts.headers, other),
+        }
+    }
+    if is_token {
+        if parts.method != Method::POST {
+            return error_envelope(405, "Method not allowed");
+        }
+        let body = axum::body::to_bytes(body, 64 * 1024)
+            .await
+            .unwrap_or_default();
+        return token(&shared, &parts.headers, &body);
+    }
+    if parts.method != Method::GET {
+        return error_envelope(405, "Method not allowed");
+    }
+    if !authorized(&shared, &parts.headers) {
+        return error_envelope(401, "Invalid or expired access token");
+    }
+    let q = pairs(parts.uri.query());
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match segments.as_slice() {
+        ["v3", "attend", "events"] => events(&shared, &q),
+        ["v3", "attend", "events", id] => match id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| find_event(&shared, id))
+        {
+            Some(e) => {
+                let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
+                success(&shared, e.render(&|f| fields.contains(f)))
+            }
+            None => error_envelope(404, "Event not found"),
+        },
+        ["v3", "attend", "events", id, "registrants"] => {
+            match id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| find_event(&shared, id))
+            {
+                Some(e) => {
+                    let entries = (0..e.registrants)
+                        .map(|i| match i % 7 {
+                            0 => json!({"librarycard": ""}),
+                            3 => json!({"librarycard": null}),
+                            _ => json!({"librarycard": format!("2123400{:07}", e.id % 10_000 * 100 + u64::from(i))}),
+                        })
+                        .collect();
+                    paged(&shared, &q, entries)
+                }
+                None => error_envelope(404, "Event not found"),
+            }
+        }
+        ["v3", "attend", "types"] => paged(
+            &shared,
+            &[],
+            TYPES.iter().map(|t| json!({"name": t})).collect(),
+        ),
+        ["v3", "attend", "ages"] => paged(&shared, &[], AGES.iter().map(|a| json!(a)).collect()),
+        ["v3", "client", "locations"] => paged(
+            &shared,
+            &q,
+            LOCATIONS
+                .iter()
+                .map(|(id, name)| json!({"id": id, "name": name}))
+                .collect(),
+        ),
+        ["v3", "reserve", "rooms"] => paged(&shared, &q, rooms()),
+        ["v3", "reserve", "reservations"] => reservations(&shared, &q),
+        ["v3", "reserve", "reservations", id] => {
+            let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
+            match id
+                .parse::<u64>()
+                .ok()
+                .and_then(|id| shared.data.reservations.iter().find(|r| r.id == id))
+            {
+                Some(r) => success(&shared, r.render(&|f| fields.contains(f))),
+                None => error_envelope(404, "Reservation not found"),
+            }
+        }
+        _ => error_envelope(404, "Not found"),
+    }
+}
+
+fn fault_response(shared: &Shared, headers: &HeaderMap, fault: Fault) -> Response {
+    match fault {
+        Fault::Status(status) => error_envelope(status, "Injected failure"),
+        Fault::RateLimited { retry_after_secs } => {
+            let mut r = error_envelope(429, "Too many requests");
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(retry_after_secs));
+            r
+        }
+        Fault::Unavailable { retry_after_secs } => {
+            let mut r = respond(
+                503,
+                "text/html",
+                b"<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>".to_vec(),
+            );
+            if let Some(secs) = retry_after_secs {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+            }
+            r
+        }
+        Fault::HtmlPage { status } => respond(
+            status,
+            "text/html; charset=UTF-8",
+            format!("<!DOCTYPE html>\n<html><head><title>{status} Error</title></head><body><h1>Something went wrong</h1><p>The server encountered an error ({status}).</p></body></html>").into_bytes(),
+        ),
+        Fault::MalformedJson => respond(
+            shared.config.success_status,
+            "application/json",
+            br#"{"status":"success","code":200,"data":{"total":3,"start":0,"entries":[{"eventId":1,"title":"Tru"#.to_vec(),
+        ),
+        Fault::ErrorEnvelope { code } => json_response(
+            shared.config.success_status,
+            &json!({"status": "error", "code": code, "message": "Injected envelope error"}),
+        ),
+        Fault::RevokeToken => {
+            if let Some(token) = bearer(headers) {
+                lock(&shared.tokens).remove(token);
+            }
+            error_envelope(401, "Invalid or expired access token")
+        }
+        // Handled before this point: a slow answer is still an answer.
+        Fault::Slow(_) => error_envelope(500, "unreachable"),
+    }
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+fn authorized(shared: &Shared, headers: &HeaderMap) -> bool {
+    let Some(token) = bearer(headers) else {
+        return false;
+    };
+    let now = shared.config.clock.now();
+    let mut tokens = lock(&shared.tokens);
+    match tokens.get(token) {
+        Some(expires) if *expires > now => true,
+        Some(_) => {
+            tokens.remove(token);
+            false
+        }
+        None => false,
+    }
+}
+
+fn token(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let expected = format!("{}:{}", shared.config.key, shared.config.secret);
+    // Communico decodes Basic as the raw `key:secret`, not RFC 6749's form-encoded pair.
+    let basic_ok = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "))
+        .and_then(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .ok()
+        })
+        .is_some_and(|raw| raw == expected.as_bytes());
+    let post_ok = last(&form, "client_id") == Some(shared.config.key.as_str())
+        && last(&form, "client_secret") == Some(shared.config.secret.as_str());
+    if !(basic_ok || post_ok) {
+        return json_response(
+            401,
+            &json!({"error": "invalid_client", "error_description": "Client authentication failed"}),
+        );
+    }
+    if last(&form, "grant_type") != Some("client_credentials") {
+        return json_response(
+            400,
+            &json!({"error": "unsupported_grant_type", "error_description": "The grant type is not supported"}),
+        );
+    }
+    let n = shared.token_seq.fetch_add(1, Ordering::SeqCst);
+    let a = data_hash(shared.config.seed ^ n);
+    let b = data_hash(a ^ n.rotate_left(17));
+    let access_token = format!("{a:016x}{b:016x}{:08x}", (a ^ b) as u32);
+    let expires = shared.config.clock.now() + shared.config.token_ttl;
+    lock(&shared.tokens).insert(access_token.clone(), expires);
+    shared.tokens_issued.fetch_add(1, Ordering::SeqCst);
+    json_response(
+        200,
+        &json!({
+            "access_token": access_token,
+            "token_type": "Bearer",
+            "expires_in": shared.config.token_ttl.as_secs(),
+            "scope": "EVENTS",
+        }),
+    )
+}
+
+fn data_hash(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn success(shared: &Shared, data: Value) -> Response {
+    json_response(
+        shared.config.success_status,
+        &json!({"status": "success", "code": 200, "data": data}),
+    )
+}
+
+fn find_event(shared: &Shared, id: u64) -> Option<&data::EventRec> {
+    let index = id.checked_sub(data::first_event_id())?;
+    shared.data.events.get(usize::try_from(index).ok()?)
+}
+
+/// `start` and `limit` as the server reads them: `limit` defaults to 10 and is capped
+/// silently; the value asked for is what gets echoed.
+fn window(shared: &Shared, q: &[(String, String)]) -> (usize, u64, usize) {
+    let start = last(q, "start")
+        .and_then(|s| s.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let asked = last(q, "limit")
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .unwrap_or(u64::from(shared.config.default_limit));
+    let effective = asked.min(u64::from(shared.config.limit_cap)) as usize;
+    (start, asked, effective)
+}
+
+fn paged(shared: &Shared, q: &[(String, String)], entries: Vec<Value>) -> Response {
+    let total = entries.len();
+    let (start, asked, effective) = if q.is_empty() {
+        (0, total as u64, total)
+    } else {
+        window(shared, q)
+    };
+    let page: Vec<Value> = entries.into_iter().skip(start).take(effective).collect();
+    success(
+        shared,
+        json!({"total": total, "start": start, "limit": asked, "entries": page}),
+    )
+}
+
+fn rooms() -> Vec<Value> {
+    LOCATIONS
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (loc_id, _))| {
+            data::rooms_of(i as u8).into_iter().map(move |room| {
+                json!({
+                    "roomId": room,
+                    "name": data::room_name(room),
+                    "locationId": loc_id,
+                    "roomType": if room % 10 == 1 { Value::from("Meeting") } else { Value::Null },
+                    "setupTime": 15,
+                    "breakdownTime": if room % 10 == 1 { 15 } else { 0 },
+                    "staffBookable": true,
+                })
+            })
+        })
+        .collect()
+}
+
+fn parse_date(text: &str) -> Option<Date> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i16> {
+        let s = text.get(r)?;
+        s.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| s.parse().ok())?
+    };
+    Date::new(
+        num(0..4)?,
+        i8::try_from(num(5..7)?).ok()?,
+        i8::try_from(num(8..10)?).ok()?,
+    )
+    .ok()
+}
+
+/// The date window of a query, or the message of the `400` for an invalid date.
+fn date_window(q: &[(String, String)]) -> Result<(Option<Date>, Option<Date>), String> {
+    let read = |key: &str| match last(q, key) {
+        None => Ok(None),
+        Some(s) if s.trim().is_empty() => Ok(None),
+        Some(s) => parse_date(s.trim())
+            .map(Some)
+            .ok_or_else(|| format!("Invalid {key}")),
+    };
+    Ok((read("startDate")?, read("endDate")?))
+}
+
+fn events(shared: &Shared, q: &[(String, String)]) -> Response {
+    let (from, to) = match date_window(q) {
+        Ok(w) => w,
+        Err(message) => return error_envelope(400, &message),
+    };
+    let mut key: Vec<&(String, String)> = q
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "start" | "limit" | "fields"))
+        .collect();
+    key.sort();
+    let key = format!("{key:?}");
+    let cached = lock(&shared.last_filter)
+        .as_ref()
+        .filter(|(k, _)| *k == key)
+        .map(|(_, m)| m.clone());
+    let matches = match cached {
+        Some(m) => m,
+        None => {
+            let m = Arc::new(filter_events(shared, q, from, to));
+            *lock(&shared.last_filter) = Some((key, m.clone()));
+            m
+        }
+    };
+    let (start, asked, effective) = window(shared, q);
+    let fields: HashSet<String> = list(q, "fields").into_iter().collect();
+    let entries: Vec<Value> = matches
+        .iter()
+        .skip(start)
+        .take(effective)
+        .map(|&i| shared.data.events[i as usize].render(&|f| fields.contains(f)))
+        .collect();
+    success(
+        shared,
+        json!({
+            "total": matches.len(),
+            "start": start,
+            "limit": asked,
+            "startDate": from.map(data::fmt_date),
+            "endDate": to.map(data::fmt_date),
+            "entries": entries,
+        }),
+    )
+}
+
+fn filter_events(
+    shared: &Shared,
+    q: &[(String, String)],
+    from: Option<Date>,
+    to: Option<Date>,
+) -> Vec<u32> {
+    let events = &shared.data.events;
+    // Events are stored by day: find the window by binary search.
+    let lo = from.map_or(0, |d| events.partition_point(|e| e.day < d));
+    let hi = to.map_or(events.len(), |d| events.partition_point(|e| e.day <= d));
+    let status = last(q, "status").map(str::to_ascii_lowercase);
+    let private = last(q, "privateEvents").is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let lower =
+        |v: Vec<String>| -> Vec<String> { v.into_iter().map(|s| s.to_lowercase()).collect() };
+    let types = lower(list(q, "types"));
+    let ages = lower(list(q, "ages"));
+    let tags = lower(list(q, "searchTags"));
+    let locations: Vec<u64> = list(q, "locationId")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    let term = last(q, "term")
+        .map(|t| t.trim().to_lowercase())
+        .filter(|t| !t.is_empty());
+    let mut out: Vec<u32> = (lo..hi.max(lo))
+        .filter(|&i| {
+            let e = &events[i];
+            status.as_deref().is_none_or(|s| e.status() == s)
+                && (private || !e.is_private())
+                && (types.is_empty() || e.type_names().any(|t| types.contains(&t.to_lowercase())))
+                && (ages.is_empty() || e.age_names().any(|a| ages.contains(&a.to_lowercase())))
+                && (tags.is_empty()
+                    || e.search_tags()
+                        .iter()
+                        .any(|t| tags.contains(&t.to_lowercase())))
+                && (locations.is_empty() || locations.contains(&e.location_id()))
+                && term.as_deref().is_none_or(|t| {
+                    e.title().to_lowercase().contains(t)
+                        || e.sub_title().to_lowercase().contains(t)
+                        || e.short_description().to_lowercase().contains(t)
+                })
+        })
+        .map(|i| i as u32)
+        .collect();
+    if let Some(by) = last(q, "sortBy") {
+        let descending = last(q, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
+        match by {
+            "eventStart" => out.sort_by_key(|&i| (events[i as usize].start, i)),
+            "eventLastUpdated" => out.sort_by_key(|&i| (events[i as usize].updated, i)),
+            "title" => out.sort_by_key(|&i| (events[i as usize].title(), i)),
+            _ => {}
+        }
+        if descending {
+            out.reverse();
+        }
+    }
+    out
+}
+
+fn reservations(shared: &Shared, q: &[(String, String)]) -> Response {
+    // Reported of the real service: a repeated `status` key crashes the framework.
+    if q.iter().filter(|(k, _)| k == "status").count() > 1 {
+        return slim_error_page();
+    }
+    let (from, to) = match date_window(q) {
+        Ok(w) => w,
+        Err(message) => return error_envelope(400, &message),
+    };
+    let status = last(q, "status").map(str::to_ascii_lowercase);
+    let location = last(q, "locationId").and_then(|s| s.trim().parse::<u64>().ok());
+    let room = last(q, "roomId").and_then(|s| s.trim().parse::<u64>().ok());
+    let fields: HashSet<String> = list(q, "fields").into_iter().collect();
+    let matching: Vec<&data::ReservationRec> = shared
+        .data
+        .reservations
+        .iter()
+        .filter(|r| {
+            status.as_deref().is_none_or(|s| r.status == s)
+                && location.is_none_or(|l| LOCATIONS[usize::from(r.location)].0 == l)
+                && room.is_none_or(|id| r.room == id)
+                && from.is_none_or(|d| r.start.date() >= d)
+                && to.is_none_or(|d| r.start.date() <= d)
+        })
+        .collect();
+    let (start, asked, effective) = window(shared, q);
+    let entries: Vec<Value> = matching
+        .iter()
+        .skip(start)
+        .take(effective)
+        .map(|r| r.render(&|f| fields.contains(f)))
+        .collect();
+    success(
+        shared,
+        json!({"total": matching.len(), "start": start, "limit": asked, "entries": entries}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_strict() {
+        assert!(parse_date("2024-02-29").is_some());
+        for bad in ["2016-11-31", "2023-06-5", "2023-13-01", "+024-01-01", ""] {
+            assert!(parse_date(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn lists_split_after_decoding() {
+        let q = pairs(Some(
+            "types=Storytime,Art%2FCrafts%2FHobbies&types=Music&ages=Adults%20%2818%2B%29",
+        ));
+        assert_eq!(
+            list(&q, "types"),
+            ["Storytime", "Art/Crafts/Hobbies", "Music"]
+        );
+        assert_eq!(list(&q, "ages"), ["Adults (18+)"]);
+    }
+}

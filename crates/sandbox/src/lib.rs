@@ -1,0 +1,155 @@
+//! In-process fake servers for tests, benches and the CLI.
+//!
+//! A [`Sandbox`] is one HTTP server on `127.0.0.1:0` (a free port) hosting one or more
+//! services, each under its own path prefix so that they never collide:
+//!
+//! - [`communico`]: a faithful Communico Client API (`/communico/v3/...`): token
+//!   issuance with expiring tokens, the events, registrants, lookup, room and
+//!   reservation endpoints over a deterministic data set, with fault injection and
+//!   request counters.
+//!
+//! Each service lives in its own module and contributes an [`axum::Router`] mounted under
+//! its prefix by [`SandboxBuilder::start`]; adding a service means adding a module, a
+//! builder method and an accessor on [`Sandbox`], nothing else.
+//!
+//! The server runs on the tokio runtime it is started from and stops when the
+//! [`Sandbox`] is dropped or [`Sandbox::shutdown`] is awaited.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! use sandbox::{Sandbox, communico::CommunicoConfig};
+//!
+//! let sandbox = Sandbox::builder()
+//!     .communico(CommunicoConfig::default().events(100))
+//!     .start()
+//!     .await?;
+//! let communico = sandbox.communico().expect("configured above");
+//! assert!(communico.base_url().starts_with("http://127.0.0.1:"));
+//! assert_eq!(communico.token_requests(), 0);
+//! sandbox.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod communico;
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// A running sandbox server. Dropping it stops the server (in the background);
+/// [`Sandbox::shutdown`] stops it and waits.
+pub struct Sandbox {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<()>>,
+    communico: Option<communico::CommunicoSandbox>,
+}
+
+impl fmt::Debug for Sandbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sandbox")
+            .field("addr", &self.addr)
+            .field("communico", &self.communico.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Chooses the services of a [`Sandbox`]; made by [`Sandbox::builder`].
+#[derive(Debug, Default)]
+#[must_use]
+pub struct SandboxBuilder {
+    communico: Option<communico::CommunicoConfig>,
+}
+
+impl SandboxBuilder {
+    /// Hosts a Communico Client API under [`communico::PREFIX`].
+    pub fn communico(mut self, config: communico::CommunicoConfig) -> Self {
+        self.communico = Some(config);
+        self
+    }
+
+    /// Binds `127.0.0.1:0` and starts serving on the current tokio runtime.
+    ///
+    /// # Errors
+    /// When the socket cannot be bound.
+    pub async fn start(self) -> io::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let addr = listener.local_addr()?;
+        let base = format!("http://{addr}");
+        let mut router = axum::Router::new();
+        let communico = self.communico.map(|config| {
+            let (service, routes) = communico::CommunicoSandbox::new(config, &base);
+            router = std::mem::take(&mut router).nest_service(communico::PREFIX, routes);
+            service
+        });
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let server = axum::serve(listener, router).with_graceful_shutdown(async move {
+                // A dropped sender also means stop.
+                let _ = stopped.await;
+            });
+            // The only errors are accept errors on a loopback socket: nothing to report
+            // to, and the sandbox simply stops answering.
+            let _ = server.await;
+        });
+        Ok(Sandbox {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+            communico,
+        })
+    }
+}
+
+impl Sandbox {
+    /// A builder with no service yet.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
+    }
+
+    /// A sandbox hosting only the Communico API, with `config`.
+    ///
+    /// # Errors
+    /// When the socket cannot be bound.
+    pub async fn communico_only(config: communico::CommunicoConfig) -> io::Result<Sandbox> {
+        Sandbox::builder().communico(config).start().await
+    }
+
+    /// The server's address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:<port>`, with no trailing slash.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The Communico service, if it was configured.
+    pub fn communico(&self) -> Option<&communico::CommunicoSandbox> {
+        self.communico.as_ref()
+    }
+
+    /// Stops the server and waits until it has stopped.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
