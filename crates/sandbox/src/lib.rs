@@ -32,6 +32,7 @@
 //! # }
 //! ```
 
+pub mod attendium;
 pub mod communico;
 
 use std::fmt;
