@@ -1,0 +1,67 @@
+//! An [`auth_core`] HTTP transport written directly on hyper 1.
+//!
+//! [`HyperTransport`] implements [`HttpTransport`](auth_core::transport::HttpTransport)
+//! with hyper-util's pooled client (`hyper_util::client::legacy::Client`) and rustls. It
+//! shares no code with `http-reqwest`; both honour the same contract, which the workspace's
+//! transport conformance tests run against each of them:
+//!
+//! - **Redirects are never followed.** hyper has no redirect logic at all: a `3xx` comes
+//!   back as the response, `Location` header included, so credentials are never carried
+//!   to another host.
+//! - **Timeouts.** The connect timeout
+//!   ([`TransportSettings::connect_timeout`](auth_core::transport::TransportSettings))
+//!   bounds DNS, TCP and the TLS handshake together. The total timeout (the request's
+//!   [`RequestOptions::timeout`](auth_core::transport::RequestOptions), else the
+//!   settings') bounds the whole exchange, the response body included, so a server that
+//!   stalls mid-body cannot hold a caller.
+//! - **Body cap.** A declared `Content-Length` over the cap is refused before any of the
+//!   body is read; a chunked body is refused as soon as it passes the cap. Either way the
+//!   error is [`TransportErrorKind::BodyTooLarge`](auth_core::TransportErrorKind) and the
+//!   connection is closed rather than drained.
+//! - **Typed errors.** DNS, TCP, TLS and connect-timeout failures are
+//!   [`Connect`](auth_core::TransportErrorKind::Connect) (retryable: nothing reached the
+//!   server), the total timeout is [`Timeout`](auth_core::TransportErrorKind::Timeout)
+//!   (retryable), a broken answer is [`Other`](auth_core::TransportErrorKind::Other) (not
+//!   retryable). Messages name only `scheme://host:port` and the cause, never a path,
+//!   query string, header or body.
+//! - **User agent** `http-hyper/<version> auth-core/<version>` unless the request or the
+//!   builder sets another.
+//!
+//! # TLS
+//!
+//! rustls with the *ring* provider (no cmake, no C toolchain beyond `cc`), passed to
+//! rustls explicitly, so nothing is installed process-wide and another library's choice
+//! of default provider does not matter. Certificates are checked by
+//! `rustls-platform-verifier`: the operating system's trust store and verifier (on Linux,
+//! the system CA bundle). Extra roots can be added with
+//! [`HyperTransportBuilder::add_root_certificate`]; a complete `rustls::ClientConfig` can
+//! replace all of it with [`HyperTransportBuilder::tls_config`]. TLS 1.2 and 1.3; HTTP/2 is
+//! used when the server offers it through ALPN, HTTP/1.1 otherwise (plain `http://` is
+//! always HTTP/1.1).
+//!
+//! # Runtime
+//!
+//! Building needs no runtime; sending needs Tokio (hyper-util spawns the connection tasks
+//! on it). Outside a Tokio runtime `send` returns an error instead of panicking.
+//!
+//! ```no_run
+//! use auth_core::transport::HttpTransport;
+//! use http_hyper::HyperTransport;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let transport = HyperTransport::new()?;
+//! let request = http::Request::get("https://example.com/")
+//!     .body(bytes::Bytes::new())?;
+//! let response = transport.send(request).await?;
+//! println!("{}", response.status());
+//! # Ok(())
+//! # }
+//! ```
+
+mod connect;
+mod error;
+mod failure;
+mod transport;
+
+pub use error::Error;
+pub use transport::{HyperTransport, HyperTransportBuilder};
