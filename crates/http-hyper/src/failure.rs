@@ -3,11 +3,16 @@
 //! The rules, shared in spirit with every auth-core transport:
 //! - anything that failed before a connection existed (DNS, TCP, TLS handshake, the
 //!   connect timeout) is [`TransportErrorKind::Connect`]: nothing reached the server, so a
-//!   retry is safe even for a non-idempotent request;
+//!   retry is safe even for a non-idempotent request. It is retryable, except when the
+//!   server's certificate was rejected: asking again does not make it valid;
 //! - the total timeout is [`TransportErrorKind::Timeout`]: retryable, but the server may
 //!   have acted on the request;
-//! - a broken or garbled answer is [`TransportErrorKind::Other`] and not retryable: the
-//!   server may have acted, and the retry layer decides from idempotency alone;
+//! - a connection that broke under the exchange (closed early, reset) is
+//!   [`TransportErrorKind::Other`] and retryable: it is what happens when a server drops an
+//!   idle keep-alive connection just as it is reused, and a fresh connection may well
+//!   succeed. Whether sending again is *safe* is the request's idempotency, which the
+//!   retry layer checks;
+//! - a garbled answer (not HTTP) is [`TransportErrorKind::Other`] and not retryable;
 //! - messages name the origin (`scheme://host:port`) and the innermost cause only: never
 //!   the path, the query string, user info, a header or a body, which may carry
 //!   credentials.
@@ -92,7 +97,8 @@ pub(crate) fn describe(
             Some(timed_out) => format!("{origin}: {timed_out}"),
             None => format!("{origin}: {cause}"),
         };
-        return TransportError::new(TransportErrorKind::Connect, message);
+        return TransportError::new(TransportErrorKind::Connect, message)
+            .with_retryable(!has_certificate_error(err));
     }
     let during = match stage {
         Stage::Body => "while reading the response body",
@@ -106,7 +112,8 @@ pub(crate) fn describe(
         Some(h) if h.is_incomplete_message() => TransportError::new(
             TransportErrorKind::Other,
             format!("{origin}: the connection closed {during}"),
-        ),
+        )
+        .with_retryable(true),
         Some(h) if h.is_parse() => TransportError::new(
             TransportErrorKind::Other,
             format!("{origin}: the response is not valid HTTP: {cause}"),
@@ -118,31 +125,68 @@ pub(crate) fn describe(
         _ => TransportError::new(
             TransportErrorKind::Other,
             format!("{origin}: failed {during}: {cause}"),
-        ),
+        )
+        .with_retryable(is_broken_connection(err)),
     }
 }
 
-/// The first error of type `E` in `err`'s source chain, `err` included.
-fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
-    let mut current = Some(err);
-    while let Some(e) = current {
-        if let Some(found) = e.downcast_ref::<E>() {
-            return Some(found);
+/// Whether the TLS handshake failed on the server's certificate (unknown issuer, expired,
+/// wrong name, none presented).
+fn has_certificate_error(err: &(dyn StdError + 'static)) -> bool {
+    causes(err).any(|cause| {
+        matches!(
+            cause.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        )
+    })
+}
+
+/// Whether the connection broke under the exchange: hyper saw it close or be cancelled,
+/// or the socket was reset, aborted or ended early.
+fn is_broken_connection(err: &(dyn StdError + 'static)) -> bool {
+    causes(err).any(|cause| {
+        if let Some(h) = cause.downcast_ref::<hyper::Error>() {
+            return h.is_incomplete_message() || h.is_canceled() || h.is_closed();
         }
-        current = e.source();
-    }
-    None
+        cause.downcast_ref::<std::io::Error>().is_some_and(|io| {
+            matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::ConnectionAborted
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            )
+        })
+    })
 }
 
-/// The last error of `err`'s source chain: the most specific description ("Connection
-/// refused", "invalid peer certificate: UnknownIssuer"). The wrappers above it
-/// ("client error (Connect)", "tcp connect error") add nothing a reader can use.
+/// `err` and its causes, looking inside `io::Error`s: `io::Error::source` skips the error
+/// it wraps (tokio-rustls reports a rejected certificate as an `io::Error` around a
+/// `rustls::Error`), so the wrapped error is visited instead.
+fn causes<'a>(
+    err: &'a (dyn StdError + 'static),
+) -> impl Iterator<Item = &'a (dyn StdError + 'static)> {
+    std::iter::successors(Some(err), |&current| {
+        match current
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            Some(wrapped) => Some(wrapped as &(dyn StdError + 'static)),
+            None => current.source(),
+        }
+    })
+}
+
+/// The first error of type `E` among `err`'s causes, `err` included.
+fn find<'a, E: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a E> {
+    causes(err).find_map(|cause| cause.downcast_ref::<E>())
+}
+
+/// The last of `err`'s causes: the most specific description ("Connection refused",
+/// "invalid peer certificate: UnknownIssuer"). The wrappers above it ("client error
+/// (Connect)", "tcp connect error") add nothing a reader can use.
 fn innermost<'a>(err: &'a (dyn StdError + 'static)) -> &'a (dyn StdError + 'static) {
-    let mut current = err;
-    while let Some(next) = current.source() {
-        current = next;
-    }
-    current
+    causes(err).last().unwrap_or(err)
 }
 
 #[cfg(test)]
@@ -217,16 +261,63 @@ mod tests {
     }
 
     #[test]
-    fn failures_after_connecting_are_not_retryable() {
-        let reset = Wrapper(Box::new(std::io::Error::from(
-            std::io::ErrorKind::ConnectionReset,
+    fn a_rejected_certificate_is_a_connect_error_not_worth_retrying() {
+        let rejected = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        // As tokio-rustls reports it: an io::Error around the rustls error, under the
+        // connector's own wrapper.
+        let wrapped = Wrapper(Box::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rejected,
         )));
-        for stage in [Stage::Exchange, Stage::Body] {
-            let err = describe(&origin(), stage, &reset);
-            assert_eq!(err.kind(), TransportErrorKind::Other, "{stage:?}");
-            assert!(!err.is_retryable(), "{stage:?}");
-            assert!(err.to_string().contains("connection reset"), "{err}");
+        let err = describe(&origin(), Stage::Connect, &wrapped);
+        assert_eq!(err.kind(), TransportErrorKind::Connect);
+        assert!(err.is_connect());
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+
+        let handshake = Wrapper(Box::new(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::DecryptError,
+        )));
+        let err = describe(&origin(), Stage::Connect, &handshake);
+        assert!(
+            err.is_retryable(),
+            "only certificate rejections are final: {err}"
+        );
+    }
+
+    #[test]
+    fn a_broken_connection_after_connecting_is_a_retryable_other_error() {
+        let cases = [
+            (std::io::ErrorKind::ConnectionReset, true),
+            (std::io::ErrorKind::ConnectionAborted, true),
+            (std::io::ErrorKind::BrokenPipe, true),
+            (std::io::ErrorKind::UnexpectedEof, true),
+            (std::io::ErrorKind::InvalidData, false),
+            (std::io::ErrorKind::PermissionDenied, false),
+        ];
+        for (io_kind, retryable) in cases {
+            let cause = Wrapper(Box::new(std::io::Error::from(io_kind)));
+            for stage in [Stage::Exchange, Stage::Body] {
+                let err = describe(&origin(), stage, &cause);
+                assert_eq!(
+                    err.kind(),
+                    TransportErrorKind::Other,
+                    "{io_kind:?} {stage:?}"
+                );
+                assert_eq!(err.is_retryable(), retryable, "{io_kind:?} {stage:?}");
+            }
         }
+    }
+
+    #[test]
+    fn the_innermost_cause_is_found_inside_io_errors() {
+        let nested = Wrapper(Box::new(std::io::Error::other(Wrapper(Box::new(
+            std::io::Error::from(std::io::ErrorKind::ConnectionRefused),
+        )))));
+        assert_eq!(innermost(&nested).to_string(), "connection refused");
+        assert!(find::<Wrapper>(&nested).is_some());
+        assert!(find::<ConnectTimedOut>(&nested).is_none());
     }
 
     #[test]

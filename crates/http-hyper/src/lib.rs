@@ -20,10 +20,13 @@
 //!   connection is closed rather than drained.
 //! - **Typed errors.** DNS, TCP, TLS and connect-timeout failures are
 //!   [`Connect`](auth_core::TransportErrorKind::Connect) (retryable: nothing reached the
-//!   server), the total timeout is [`Timeout`](auth_core::TransportErrorKind::Timeout)
-//!   (retryable), a broken answer is [`Other`](auth_core::TransportErrorKind::Other) (not
-//!   retryable). Messages name only `scheme://host:port` and the cause, never a path,
-//!   query string, header or body.
+//!   server; except a rejected server certificate, which asking again does not fix), the
+//!   total timeout is [`Timeout`](auth_core::TransportErrorKind::Timeout) (retryable), a
+//!   connection that broke mid-exchange is [`Other`](auth_core::TransportErrorKind::Other)
+//!   and retryable (a fresh connection may succeed; whether it is *safe* to resend is the
+//!   request's idempotency), an answer that is not HTTP is `Other` and not retryable.
+//!   Messages name only `scheme://host:port` and the cause, never a path, query string,
+//!   header or body.
 //! - **User agent** `http-hyper/<version> auth-core/<version>` unless the request or the
 //!   builder sets another.
 //!
