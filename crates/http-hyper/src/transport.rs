@@ -334,3 +334,114 @@ fn platform_tls_config(
         .with_no_client_auth();
     Ok(config)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::pin;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    use super::*;
+
+    /// Polls `future` to completion on this thread, with no Tokio runtime anywhere.
+    fn block_on<F: Future>(future: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut future = pin!(future);
+        loop {
+            match future.as_mut().poll(&mut cx) {
+                Poll::Ready(output) => return output,
+                Poll::Pending => std::thread::park(),
+            }
+        }
+    }
+
+    #[test]
+    fn the_default_user_agent_names_this_crate_and_auth_core() {
+        let transport = HyperTransport::new().unwrap();
+        let agent = transport.user_agent();
+        assert!(
+            agent.starts_with(&format!("http-hyper/{} ", env!("CARGO_PKG_VERSION"))),
+            "{agent}"
+        );
+        assert!(agent.contains(" auth-core/"), "{agent}");
+    }
+
+    #[test]
+    fn building_needs_no_runtime_and_sending_without_one_is_an_error_not_a_panic() {
+        let transport = HyperTransport::new().unwrap();
+        let request = http::Request::get("http://127.0.0.1:9/")
+            .body(Bytes::new())
+            .unwrap();
+        let err = block_on(transport.send(request)).unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::Other);
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains("Tokio runtime"), "{err}");
+    }
+
+    #[test]
+    fn a_user_agent_with_a_line_break_is_refused() {
+        for bad in ["tool/1.0\r\nx-injected: 1", "tool\0", "caf\u{e9}/1"] {
+            let err = HyperTransport::builder()
+                .user_agent(bad)
+                .build()
+                .unwrap_err();
+            assert!(matches!(err, Error::InvalidUserAgent), "{bad:?}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn an_unparsable_extra_root_is_a_tls_setup_error() {
+        let garbage = CertificateDer::from(b"not a certificate".to_vec());
+        let err = HyperTransport::builder()
+            .add_root_certificate(garbage)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::TlsSetup(_)), "{err:?}");
+    }
+
+    #[test]
+    fn builder_limits_reach_the_transport() {
+        let transport = HyperTransport::builder()
+            .timeout(Duration::from_secs(7))
+            .connect_timeout(Duration::from_secs(3))
+            .max_body_bytes(1234)
+            .build()
+            .unwrap();
+        assert_eq!(
+            *transport.settings(),
+            TransportSettings::default()
+                .with_timeout(Duration::from_secs(7))
+                .with_connect_timeout(Duration::from_secs(3))
+                .with_max_body_bytes(1234)
+        );
+        let shown = format!("{transport:?}");
+        assert!(
+            shown.contains("HyperTransport") && shown.contains("1234"),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn urls_that_are_not_absolute_http_are_refused_before_sending() {
+        let transport = HyperTransport::new().unwrap();
+        for url in [
+            "/relative",
+            "ftp://example.test/file",
+            "mailto:someone@example.test",
+        ] {
+            let request = http::Request::get(url).body(Bytes::new()).unwrap();
+            let err = transport.send(request).await.unwrap_err();
+            assert_eq!(err.kind(), TransportErrorKind::InvalidRequest, "{url}");
+            assert!(!err.is_retryable(), "{url}");
+            assert!(!err.to_string().contains("example.test"), "{url}: {err}");
+        }
+    }
+}
