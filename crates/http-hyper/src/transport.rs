@@ -109,6 +109,19 @@ impl HyperTransport {
                 "the URL has no host",
             ));
         }
+        match (request.version(), request.uri().scheme_str()) {
+            (http::Version::HTTP_10 | http::Version::HTTP_11, _) => {}
+            // HTTP/2 needs TLS with ALPN here: cleartext h2 (prior knowledge) is not spoken.
+            (http::Version::HTTP_2, Some("https")) => {}
+            (version, _) => {
+                return Err(TransportError::new(
+                    TransportErrorKind::InvalidRequest,
+                    format!(
+                        "{version:?} is not supported for this URL (HTTP/1.x, or HTTP/2 over https)"
+                    ),
+                ));
+            }
+        }
         let (mut parts, body) = request.into_parts();
         // The caller's own User-Agent wins, as with reqwest's default headers.
         parts
@@ -427,6 +440,28 @@ mod tests {
             shown.contains("HyperTransport") && shown.contains("1234"),
             "{shown}"
         );
+    }
+
+    #[tokio::test]
+    async fn http_versions_that_cannot_be_spoken_are_refused_before_sending() {
+        let transport = HyperTransport::new().unwrap();
+        let cases = [
+            ("http://127.0.0.1:9/", http::Version::HTTP_09),
+            ("http://127.0.0.1:9/", http::Version::HTTP_2),
+            ("https://127.0.0.1:9/", http::Version::HTTP_3),
+        ];
+        for (url, version) in cases {
+            let request = http::Request::get(url)
+                .version(version)
+                .body(Bytes::new())
+                .unwrap();
+            let err = transport.send(request).await.unwrap_err();
+            assert_eq!(
+                err.kind(),
+                TransportErrorKind::InvalidRequest,
+                "{version:?}"
+            );
+        }
     }
 
     #[tokio::test]
