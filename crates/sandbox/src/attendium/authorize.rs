@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use url::{Host, Url};
 
 use super::config::{Approval, CallbackIss, LoopbackPorts};
-use super::faults::OAuthEndpoint;
+use super::faults::{CallbackTampering, OAuthEndpoint};
 use super::http_util::{Params, endpoint_fault_response, html_page};
 use super::state::{AuthorizationRequest, Decision, PendingEntry, challenge_is_well_formed};
 use super::{Inner, PendingId};
@@ -133,7 +133,7 @@ pub(crate) async fn authorize(State(inner): State<Arc<Inner>>, uri: Uri) -> Resp
     let Some(redirect_uri) = params.get("redirect_uri") else {
         return bad_request("The redirect_uri parameter is missing.");
     };
-    let (quirks, approval, user_id) = {
+    let (quirks, approval, user_id, tampering) = {
         let state = inner.lock();
         let Some(client) = state.clients.get(client_id) else {
             return bad_request("The client is unknown.");
@@ -145,13 +145,24 @@ pub(crate) async fn authorize(State(inner): State<Arc<Inner>>, uri: Uri) -> Resp
         ) {
             return bad_request("The redirect_uri is not registered for this client.");
         }
-        (state.quirks, state.approval.clone(), state.user_id.clone())
+        (
+            state.quirks,
+            state.approval.clone(),
+            state.user_id.clone(),
+            state.tampering.clone(),
+        )
     };
-    let redirect = Redirect {
+    let mut redirect = Redirect {
         uri: redirect_uri,
         state: params.get("state"),
         iss: (quirks.callback_iss == CallbackIss::Included).then_some(inner.issuer.as_str()),
     };
+    match &tampering {
+        CallbackTampering::None => {}
+        CallbackTampering::WrongState => redirect.state = Some("tampered-state"),
+        CallbackTampering::MissingState => redirect.state = None,
+        CallbackTampering::WrongIss(iss) => redirect.iss = Some(iss),
+    }
     match params.get("response_type") {
         Some("code") => {}
         None => return redirect.error("invalid_request", "response_type is missing"),

@@ -59,6 +59,22 @@ pub enum FaultTimes {
     Always,
 }
 
+/// A deliberately wrong authorization response, as an attacker or a broken server would
+/// send, for the client's negative tests.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CallbackTampering {
+    /// Responses are correct.
+    #[default]
+    None,
+    /// `state` is replaced by another value.
+    WrongState,
+    /// `state` is left out.
+    MissingState,
+    /// `iss` carries this value instead of the issuer (RFC 9207 mix-up).
+    WrongIss(String),
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Armed<F> {
     fault: F,

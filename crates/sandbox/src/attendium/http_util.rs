@@ -35,11 +35,6 @@ impl Params {
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
-
-    pub(crate) fn require(&self, name: &str) -> Result<&str, ParamError> {
-        self.get(name)
-            .ok_or_else(|| ParamError(format!("missing parameter `{name}`")))
-    }
 }
 
 /// `true` when the `Content-Type` is `media_type`, parameters such as `charset` aside.

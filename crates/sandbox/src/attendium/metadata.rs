@@ -17,11 +17,11 @@ pub(crate) async fn oauth_metadata(State(inner): State<Arc<Inner>>) -> Response 
     if let Some(fault) = inner.endpoint_fault(OAuthEndpoint::Metadata) {
         return endpoint_fault_response(fault);
     }
-    let quirks = inner.lock().quirks;
+    let (quirks, issuer) = published(&inner);
     if quirks.discovery == DiscoveryDocuments::OpenIdOnly {
         return (StatusCode::NOT_FOUND, "Not Found").into_response();
     }
-    json_response(StatusCode::OK, &document(&inner, quirks))
+    json_response(StatusCode::OK, &document(&inner, &issuer, quirks))
 }
 
 /// `GET [issuer path]/.well-known/openid-configuration`.
@@ -29,17 +29,27 @@ pub(crate) async fn openid_configuration(State(inner): State<Arc<Inner>>) -> Res
     if let Some(fault) = inner.endpoint_fault(OAuthEndpoint::Metadata) {
         return endpoint_fault_response(fault);
     }
-    let quirks = inner.lock().quirks;
-    json_response(StatusCode::OK, &document(&inner, quirks))
+    let (quirks, issuer) = published(&inner);
+    json_response(StatusCode::OK, &document(&inner, &issuer, quirks))
+}
+
+/// The quirks and the issuer to publish (normally the real one).
+fn published(inner: &Inner) -> (Quirks, String) {
+    let state = inner.lock();
+    let issuer = state
+        .metadata_issuer
+        .clone()
+        .unwrap_or_else(|| inner.issuer.clone());
+    (state.quirks, issuer)
 }
 
 /// The metadata (RFC 8414 §2). The OpenID document is the same: this server issues no ID
 /// tokens, so it adds none of OpenID's ID-token fields (RFC 8414 §5 allows serving the
 /// OAuth fields there).
-fn document(inner: &Inner, quirks: Quirks) -> Value {
+fn document(inner: &Inner, issuer: &str, quirks: Quirks) -> Value {
     let routes = &inner.routes;
     json!({
-        "issuer": inner.issuer,
+        "issuer": issuer,
         "authorization_endpoint": inner.url(&routes.authorize),
         "token_endpoint": inner.url(&routes.token),
         "registration_endpoint": inner.url(&routes.register),

@@ -67,7 +67,7 @@ pub use config::{
     DEFAULT_USER_ID, DiscoveryDocuments, ExpiresInFormat, LoopbackPorts, Quirks, RefreshRotation,
     RegistrationStatus, TokenRandomness, TokenTypeCase,
 };
-pub use faults::{EndpointFault, FaultTimes, GraphqlFault, OAuthEndpoint};
+pub use faults::{CallbackTampering, EndpointFault, FaultTimes, GraphqlFault, OAuthEndpoint};
 pub use graphql::SCHEMA_SDL;
 
 use state::{Decision, State};
@@ -424,9 +424,25 @@ impl Attendium {
             .arm_endpoint(endpoint, fault, times);
     }
 
-    /// Disarms every fault.
+    /// Disarms every fault, callback tampering and metadata issuer override.
     pub fn clear_faults(&self) {
-        self.inner.lock().faults.clear();
+        let mut state = self.inner.lock();
+        state.faults.clear();
+        state.tampering = CallbackTampering::None;
+        state.metadata_issuer = None;
+    }
+
+    /// Makes authorization responses wrong on purpose (until cleared with
+    /// [`CallbackTampering::None`] or [`Attendium::clear_faults`]).
+    pub fn set_callback_tampering(&self, tampering: CallbackTampering) {
+        self.inner.lock().tampering = tampering;
+    }
+
+    /// Publishes `issuer` in the metadata instead of the real one (`None` restores it),
+    /// so that a client's RFC 8414 §3.3 issuer check can be tested. Endpoints and `iss`
+    /// stay those of the real issuer.
+    pub fn set_metadata_issuer(&self, issuer: Option<&str>) {
+        self.inner.lock().metadata_issuer = issuer.map(str::to_owned);
     }
 
     /// The registered clients, oldest first by id order.

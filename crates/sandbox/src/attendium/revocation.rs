@@ -24,7 +24,7 @@ pub(crate) async fn revoke(
     }
     let (params, client_id) = match public_client_form(&headers, &body) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(refusal) => return refusal.response(),
     };
     let Some(token) = params.get("token") else {
         return oauth_error(

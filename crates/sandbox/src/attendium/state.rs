@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::config::{Approval, AttendiumConfig, Quirks, RefreshRotation};
-use super::faults::ArmedFaults;
+use super::faults::{ArmedFaults, CallbackTampering};
 use super::random::{RandomUnavailable, TokenSource};
 use super::{Counters, PendingId};
 
@@ -146,6 +146,9 @@ pub(crate) struct State {
     next_pending_id: u64,
     pub(crate) counters: Counters,
     pub(crate) faults: ArmedFaults,
+    pub(crate) tampering: CallbackTampering,
+    /// Replaces `issuer` in the metadata when set.
+    pub(crate) metadata_issuer: Option<String>,
 }
 
 impl State {
@@ -168,6 +171,8 @@ impl State {
             next_pending_id: 1,
             counters: Counters::default(),
             faults: ArmedFaults::default(),
+            tampering: CallbackTampering::None,
+            metadata_issuer: None,
         }
     }
 
@@ -610,7 +615,15 @@ mod tests {
     #[test]
     fn code_exchange_refusals() {
         let uri = Some("http://127.0.0.1:1/cb");
-        let cases: [(&str, Option<&str>, Option<&str>, bool, GrantErrorCode); 5] = [
+        // (name, redirect_uri, code_verifier, after expiry, expected error)
+        type Case<'a> = (
+            &'a str,
+            Option<&'a str>,
+            Option<&'a str>,
+            bool,
+            GrantErrorCode,
+        );
+        let cases: [Case<'_>; 5] = [
             (
                 "wrong verifier",
                 uri,

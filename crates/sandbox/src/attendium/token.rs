@@ -32,31 +32,48 @@ pub(crate) fn grant_error_response(error: &GrantError) -> Response {
 pub(crate) fn public_client_form(
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<(Params, String), Response> {
+) -> Result<(Params, String), FormRefusal> {
     if !has_media_type(headers, "application/x-www-form-urlencoded") {
-        return Err(oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "the body must be application/x-www-form-urlencoded",
-        ));
+        return Err(FormRefusal {
+            status: StatusCode::BAD_REQUEST,
+            error: "invalid_request",
+            description: "the body must be application/x-www-form-urlencoded".into(),
+        });
     }
-    let params = Params::parse(body)
-        .map_err(|e| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", &e.0))?;
+    let params = Params::parse(body).map_err(|e| FormRefusal {
+        status: StatusCode::BAD_REQUEST,
+        error: "invalid_request",
+        description: e.0,
+    })?;
     if headers.contains_key(header::AUTHORIZATION) || params.get("client_secret").is_some() {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "this server only has public clients (token_endpoint_auth_method none)",
-        ));
+        return Err(FormRefusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "this server only has public clients (token_endpoint_auth_method none)"
+                .into(),
+        });
     }
     let Some(client_id) = params.get("client_id").map(str::to_owned) else {
-        return Err(oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "missing parameter `client_id`",
-        ));
+        return Err(FormRefusal {
+            status: StatusCode::UNAUTHORIZED,
+            error: "invalid_client",
+            description: "missing parameter `client_id`".into(),
+        });
     };
     Ok((params, client_id))
+}
+
+/// A form request refused before any grant logic ran.
+pub(crate) struct FormRefusal {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl FormRefusal {
+    pub(crate) fn response(&self) -> Response {
+        oauth_error(self.status, self.error, &self.description)
+    }
 }
 
 /// `POST /oauth2/token`.
@@ -79,7 +96,7 @@ pub(crate) async fn token(
     }
     let (params, client_id) = match public_client_form(&headers, &body) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(refusal) => return refusal.response(),
     };
     let now = inner.now();
     let outcome = match params.get("grant_type") {

@@ -110,6 +110,8 @@ pub(crate) struct InputValueDef {
     pub(crate) ty: TypeRef,
     /// The default as GraphQL literal text (what `__InputValue.defaultValue` shows).
     pub(crate) default_value: Option<String>,
+    /// The default as JSON, for argument coercion.
+    pub(crate) default_json: Option<serde_json::Value>,
     pub(crate) deprecation: Option<String>,
 }
 
@@ -388,6 +390,7 @@ fn root_meta_fields() -> Vec<FieldDef> {
                 description: None,
                 ty: non_null(named("String")),
                 default_value: None,
+                default_json: None,
                 deprecation: None,
             }],
             ty: named("__Type"),
@@ -425,7 +428,28 @@ fn input_value(value: &ast::InputValue<'_, String>) -> InputValueDef {
         description: value.description.clone(),
         ty: TypeRef::from_ast(&value.value_type),
         default_value: value.default_value.as_ref().map(ToString::to_string),
+        default_json: value.default_value.as_ref().map(literal_to_json),
         deprecation: deprecation(&value.directives),
+    }
+}
+
+/// A constant literal as JSON (defaults have no variables; one would read as null).
+pub(crate) fn literal_to_json(value: &ast::Value<'_, String>) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        ast::Value::Variable(_) | ast::Value::Null => Json::Null,
+        ast::Value::Int(n) => n.as_i64().map_or(Json::Null, Json::from),
+        ast::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        ast::Value::String(s) => Json::String(s.clone()),
+        ast::Value::Boolean(b) => Json::Bool(*b),
+        ast::Value::Enum(e) => Json::String(e.clone()),
+        ast::Value::List(items) => Json::Array(items.iter().map(literal_to_json).collect()),
+        ast::Value::Object(fields) => Json::Object(
+            fields
+                .iter()
+                .map(|(k, v)| (k.clone(), literal_to_json(v)))
+                .collect(),
+        ),
     }
 }
 
