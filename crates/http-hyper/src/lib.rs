@@ -30,6 +30,15 @@
 //! - **User agent** `http-hyper/<version> auth-core/<version>` unless the request or the
 //!   builder sets another.
 //!
+//! # Proxies
+//!
+//! Like `http-reqwest`, the transport uses the proxies named by `HTTPS_PROXY`,
+//! `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY` (upper or lower case), read once when it is
+//! built, except that loopback (`127.0.0.0/8`, `::1`, `localhost`) always goes direct: a
+//! request allowed over plain http because it never leaves the machine must not be handed
+//! to a proxy. `https://` goes through a `CONNECT` tunnel, so TLS stays end to end. Only
+//! `http://` proxies are supported. [`HyperTransportBuilder::no_proxy`] turns this off.
+//!
 //! # TLS
 //!
 //! rustls with the *ring* provider (no cmake, no C toolchain beyond `cc`), passed to
@@ -64,6 +73,7 @@
 mod connect;
 mod error;
 mod failure;
+mod proxy;
 mod transport;
 
 pub use error::Error;

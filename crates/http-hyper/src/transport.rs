@@ -10,7 +10,7 @@ use auth_core::transport::{
     TransportSettings, user_agent,
 };
 use bytes::Bytes;
-use http::header::{HeaderValue, USER_AGENT};
+use http::header::{HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Body as _, Incoming};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -24,8 +24,9 @@ use rustls_platform_verifier::Verifier;
 use crate::Error;
 use crate::connect::ConnectTimeout;
 use crate::failure::{self, Origin};
+use crate::proxy::{self, Proxies, ProxyConnector};
 
-type Connector = ConnectTimeout<HttpsConnector<HttpConnector>>;
+type Connector = ConnectTimeout<HttpsConnector<ProxyConnector>>;
 
 /// An [`HttpTransport`] on hyper 1 and hyper-util's pooled client, with rustls.
 ///
@@ -49,6 +50,7 @@ pub struct HyperTransport {
     client: Client<Connector, Full<Bytes>>,
     settings: TransportSettings,
     user_agent: HeaderValue,
+    proxies: Proxies,
 }
 
 impl fmt::Debug for HyperTransport {
@@ -56,6 +58,7 @@ impl fmt::Debug for HyperTransport {
         f.debug_struct("HyperTransport")
             .field("settings", &self.settings)
             .field("user_agent", &self.user_agent)
+            .field("proxies", &self.proxies)
             .finish_non_exhaustive()
     }
 }
@@ -128,6 +131,9 @@ impl HyperTransport {
             .headers
             .entry(USER_AGENT)
             .or_insert_with(|| self.user_agent.clone());
+        if let Some(auth) = self.proxies.forward_auth(&parts.uri) {
+            parts.headers.entry(PROXY_AUTHORIZATION).or_insert(auth);
+        }
         Ok(http::Request::from_parts(parts, Full::new(body)))
     }
 
@@ -216,6 +222,8 @@ pub struct HyperTransportBuilder {
     user_agent: Option<String>,
     extra_roots: Vec<CertificateDer<'static>>,
     tls_config: Option<rustls::ClientConfig>,
+    /// `None`: read from the environment when building.
+    proxies: Option<Proxies>,
 }
 
 impl HyperTransportBuilder {
@@ -269,6 +277,23 @@ impl HyperTransportBuilder {
         self
     }
 
+    /// Ignores the proxy environment variables: every request connects directly.
+    #[must_use]
+    pub fn no_proxy(mut self) -> Self {
+        self.proxies = Some(Proxies::default());
+        self
+    }
+
+    /// Uses exactly these proxy rules instead of the environment's.
+    #[cfg(test)]
+    pub(crate) fn proxy_matcher(
+        mut self,
+        matcher: hyper_util::client::proxy::matcher::Matcher,
+    ) -> Self {
+        self.proxies = Some(Proxies::new(Some(matcher)));
+        self
+    }
+
     /// Builds the transport. Never panics, and needs no runtime.
     ///
     /// # Errors
@@ -300,6 +325,9 @@ impl HyperTransportBuilder {
         // Token requests and API calls are small request/response pairs: Nagle's delay
         // only adds latency.
         http.set_nodelay(true);
+        let proxies = self
+            .proxies
+            .unwrap_or_else(|| Proxies::new(proxy::from_env(|name| std::env::var(name).ok())));
         let https = HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             // Plain http stays possible: auth-core refuses credentials over http except
@@ -308,7 +336,7 @@ impl HyperTransportBuilder {
             .enable_http1()
             // HTTP/2 only where the server offers it through ALPN; plain http stays 1.1.
             .enable_http2()
-            .wrap_connector(http);
+            .wrap_connector(ProxyConnector::new(http, proxies.clone()));
         let connector = ConnectTimeout::new(https, self.settings.connect_timeout);
 
         let client = Client::builder(TokioExecutor::new())
@@ -320,6 +348,7 @@ impl HyperTransportBuilder {
             client,
             settings: self.settings,
             user_agent,
+            proxies,
         })
     }
 }
