@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use auth_core::transport::{HttpTransport, TransportErrorKind};
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{Either, Full};
 use http_hyper::HyperTransport;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -83,12 +83,19 @@ impl TlsServer {
                     let service =
                         hyper::service::service_fn(move |req: http::Request<Incoming>| {
                             counter.fetch_add(1, Ordering::SeqCst);
-                            let version = format!("{:?}", req.version());
-                            async move {
-                                Ok::<_, Infallible>(http::Response::new(Full::new(Bytes::from(
-                                    version,
-                                ))))
-                            }
+                            let body = match req.uri().path() {
+                                // 100 KiB with a declared length.
+                                "/big-declared" => {
+                                    Either::Left(Full::new(Bytes::from(vec![b'd'; 100 * 1024])))
+                                }
+                                // 100 KiB in 1 KiB data frames, no declared length.
+                                "/big-streamed" => Either::Right(Chunks { left: 100 }),
+                                _ => Either::Left(Full::new(Bytes::from(format!(
+                                    "{:?}",
+                                    req.version()
+                                )))),
+                            };
+                            async move { Ok::<_, Infallible>(http::Response::new(body)) }
                         });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                         .serve_connection(TokioIo::new(tls), service)
@@ -105,6 +112,28 @@ impl TlsServer {
 
     fn url(&self, host: &str) -> String {
         format!("https://{host}:{}/secure?token={SECRET}", self.addr.port())
+    }
+}
+
+/// A body of `left` 1 KiB data frames whose length is not known in advance.
+struct Chunks {
+    left: usize,
+}
+
+impl hyper::body::Body for Chunks {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        if self.left == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.left -= 1;
+        let frame = hyper::body::Frame::data(Bytes::from(vec![b'c'; 1024]));
+        std::task::Poll::Ready(Some(Ok(frame)))
     }
 }
 
@@ -242,4 +271,33 @@ async fn the_connect_timeout_covers_a_stalled_tls_handshake() {
         "{err}"
     );
     server.abort();
+}
+
+#[tokio::test]
+async fn the_body_cap_holds_over_http2_declared_or_streamed() {
+    let server = TlsServer::start(&[b"h2", b"http/1.1"]).await;
+    let capped = HyperTransport::builder()
+        .add_root_certificate(ca())
+        .max_body_bytes(10 * 1024)
+        .build()
+        .unwrap();
+    let roomy = HyperTransport::builder()
+        .add_root_certificate(ca())
+        .max_body_bytes(100 * 1024)
+        .build()
+        .unwrap();
+
+    for path in ["big-declared", "big-streamed"] {
+        let url = format!("https://localhost:{}/{path}", server.addr.port());
+        let err = capped.send(get(&url)).await.unwrap_err();
+        assert_eq!(
+            err.kind(),
+            TransportErrorKind::BodyTooLarge,
+            "{path}: {err}"
+        );
+
+        let answer = roomy.send(get(&url)).await.unwrap();
+        assert_eq!(answer.version(), http::Version::HTTP_2, "{path}");
+        assert_eq!(answer.body().len(), 100 * 1024, "{path}");
+    }
 }
