@@ -106,6 +106,9 @@ pub(crate) fn run(
     variables: &Map<String, Value>,
     injected: Injected,
 ) -> Outcome {
+    if let Some(message) = too_big(query) {
+        return Outcome::Rejected(vec![GraphqlError::new(message, None)]);
+    }
     let document = match q::parse_query::<String>(query) {
         Ok(document) => document,
         Err(error) => {
@@ -141,6 +144,7 @@ pub(crate) fn run(
         fragments: &fragments,
         errors,
         used: HashSet::new(),
+        validated: HashSet::new(),
     };
     for operation in &operations {
         validator.operation(operation, operations.len());
@@ -197,6 +201,7 @@ pub(crate) fn run(
         viewer,
         errors: Vec::new(),
         partial_pending: injected == Injected::PartialData,
+        budget: FIELD_BUDGET,
     };
     let root = schema.query_type.as_str();
     let fields = executor.collect_fields(root, selection_set);
@@ -223,6 +228,20 @@ pub(crate) fn run(
             Value::Null
         }
     };
+    if executor.budget == 0 {
+        // Like the depth and cost limits of real servers: refuse rather than answer a
+        // response that grows exponentially with the query.
+        return Outcome::Executed {
+            data: Value::Null,
+            errors: vec![
+                GraphqlError::new(
+                    format!("The query resolves more than {FIELD_BUDGET} fields."),
+                    None,
+                )
+                .with_code("QUERY_TOO_COMPLEX"),
+            ],
+        };
+    }
     let mut errors = executor.errors;
     if executor.partial_pending {
         // No nullable field to fail: the data stays whole and the error has no path.
@@ -231,6 +250,37 @@ pub(crate) fn run(
         );
     }
     Outcome::Executed { data, errors }
+}
+
+/// The longest query accepted. The standard introspection query is about 1.5 KB.
+const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// The deepest nesting of `{`, `[` and `(` accepted; the parser recurses on each level.
+const MAX_NESTING: usize = 64;
+
+/// The most fields one request may resolve.
+const FIELD_BUDGET: usize = 100_000;
+
+/// Why a query is refused before parsing, if it is.
+fn too_big(query: &str) -> Option<String> {
+    if query.len() > MAX_QUERY_BYTES {
+        return Some(format!("The query is longer than {MAX_QUERY_BYTES} bytes."));
+    }
+    // Braces inside strings count too: harmless for any reasonable query.
+    let mut depth = 0usize;
+    for byte in query.bytes() {
+        match byte {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(format!("The query nests deeper than {MAX_NESTING} levels."));
+                }
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn dedup(errors: &mut Vec<GraphqlError>) {
@@ -292,6 +342,9 @@ struct Validator<'a, 'd> {
     fragments: &'a HashMap<&'d str, &'d FragmentDefinition<'d, String>>,
     errors: Vec<GraphqlError>,
     used: HashSet<&'d str>,
+    /// Fragments whose bodies were validated in the current operation: each is checked
+    /// once, so that fragments spreading fragments cannot make validation exponential.
+    validated: HashSet<&'d str>,
 }
 
 impl<'a, 'd> Validator<'a, 'd> {
@@ -300,6 +353,7 @@ impl<'a, 'd> Validator<'a, 'd> {
     }
 
     fn operation(&mut self, operation: &'d OperationDefinition<'d, String>, count: usize) {
+        self.validated.clear();
         let (root, position, definitions, directives, selection_set, location) = match operation {
             OperationDefinition::SelectionSet(set) => (
                 Some(&self.schema.query_type),
@@ -584,7 +638,9 @@ impl<'a, 'd> Validator<'a, 'd> {
                     }
                     let TypeCondition::On(condition) = &fragment.type_condition;
                     let what = format!("Fragment \"{name}\"");
-                    if self.type_condition(condition, parent, spread.position, &what) {
+                    if self.type_condition(condition, parent, spread.position, &what)
+                        && self.validated.insert(&fragment.name)
+                    {
                         self.directives(
                             &fragment.directives,
                             "FRAGMENT_DEFINITION",
@@ -819,6 +875,8 @@ struct Executor<'a, 'd> {
     viewer: &'a Viewer<'a>,
     errors: Vec<GraphqlError>,
     partial_pending: bool,
+    /// Fields left to resolve before the request is refused as too expensive.
+    budget: usize,
 }
 
 type FieldGroups<'d> = Vec<(String, Vec<&'d Field<'d>>)>;
@@ -928,6 +986,10 @@ impl<'a, 'd> Executor<'a, 'd> {
     ) -> Result<Map<String, Value>, GraphqlError> {
         let mut result = Map::new();
         for (key, nodes) in groups {
+            if self.budget == 0 {
+                break;
+            }
+            self.budget -= 1;
             let first = nodes[0];
             if first.name == "__typename" {
                 result.insert(key, Value::String(object_type.to_owned()));
@@ -1561,6 +1623,44 @@ mod tests {
                     "extensions": { "code": "INTERNAL_SERVER_ERROR" },
                 }],
             })
+        );
+    }
+
+    #[test]
+    fn hostile_queries_are_refused_quickly() {
+        let deep = format!("{}{}", "{ me ".repeat(500), "}".repeat(500));
+        assert_eq!(messages(&deep), ["The query nests deeper than 64 levels."]);
+        let long = format!("{{ me {{ id }} }} # {}", "x".repeat(70_000));
+        assert_eq!(messages(&long), ["The query is longer than 65536 bytes."]);
+
+        // Each fragment spreads the next twice: 2^40 paths if expanded naively.
+        let mut fragments = String::new();
+        for i in 0..40 {
+            fragments.push_str(&format!(
+                "fragment F{i} on User {{ id ...F{n} ...F{n} }}\n",
+                n = i + 1
+            ));
+        }
+        fragments.push_str("fragment F40 on User { id }\n");
+        let query = format!("{{ me {{ ...F0 }} }}\n{fragments}");
+        assert_eq!(
+            answer(&query, json!({}), Injected::Nothing),
+            json!({ "data": { "me": { "id": "u-1" } } })
+        );
+
+        // Thousands of aliases over every type and field hit the field budget.
+        let aliases: Vec<String> = (0..2000)
+            .map(|i| format!("f{i}: fields {{ name }}"))
+            .collect();
+        let fan_out = format!(
+            "{{ __schema {{ types {{ ...T }} }} }}\nfragment T on __Type {{ {} }}",
+            aliases.join(" ")
+        );
+        let answer = answer(&fan_out, json!({}), Injected::Nothing);
+        assert_eq!(answer["data"], Value::Null);
+        assert_eq!(
+            answer["errors"][0]["extensions"]["code"],
+            "QUERY_TOO_COMPLEX"
         );
     }
 
