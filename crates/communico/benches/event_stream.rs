@@ -1,0 +1,361 @@
+//! Streaming 100,000 events from the sandbox: the client's [`EventStream`] against a
+//! hand-written loop of plain reqwest + serde_json over the same pages, in the same run.
+//!
+//! The sandbox runs in a child process (this binary, re-executed), so that memory
+//! figures are the client's alone. Time is measured by criterion; peak memory is measured once per contender and
+//! window size before criterion starts, and printed.
+//!
+//! Run with `cargo bench -p communico --bench event_stream`.
+
+#![allow(missing_docs, clippy::print_stdout, clippy::unwrap_used)]
+
+use std::hint::black_box;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use communico::{Client, ClientSecret, EventQuery, Visibility};
+use criterion::Criterion;
+use futures_util::TryStreamExt;
+use serde::Deserialize;
+
+// ---- Peak memory, from the kernel ------------------------------------------------
+//
+// The workspace forbids `unsafe`, so there is no counting allocator: each measurement
+// runs in a fresh process of this binary, which resets its resident-set high-water mark
+// (`/proc/self/clear_refs`) once warmed up and reads `VmHWM` after streaming.
+
+fn status_kib(field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Runs `f` and returns its result with the growth of the resident set's peak, in KiB.
+fn peak_growth_kib<T>(f: impl FnOnce() -> T) -> (T, Option<u64>) {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let base = status_kib("VmRSS:");
+    let out = f();
+    let peak = status_kib("VmHWM:");
+    (out, peak.zip(base).map(|(p, b)| p.saturating_sub(b)))
+}
+
+// ---- The sandbox, in a child process ---------------------------------------------
+
+const EVENTS: usize = 100_000;
+const CHILD_ENV: &str = "COMMUNICO_BENCH_SANDBOX";
+const MEASURE_ENV: &str = "COMMUNICO_BENCH_MEASURE";
+
+fn run_sandbox_child() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let sandbox = sandbox::Sandbox::communico_only(
+            sandbox::communico::CommunicoConfig::default()
+                .events(EVENTS)
+                .success_status(200),
+        )
+        .await
+        .unwrap();
+        let api = sandbox.communico().unwrap();
+        println!(
+            "{} {} {} {}",
+            api.base_url(),
+            api.key(),
+            api.secret(),
+            api.last_day()
+        );
+        std::io::stdout().flush().unwrap();
+        // Serve until the parent closes our stdin.
+        tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            let _ = std::io::stdin().read_line(&mut line);
+        })
+        .await
+        .unwrap();
+        drop(sandbox);
+    });
+}
+
+struct Server {
+    child: Option<Child>,
+    base_url: String,
+    key: String,
+    secret: String,
+    last_day: String,
+}
+
+fn start_server() -> Server {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, "1")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut parts = line.split_whitespace().map(str::to_owned);
+    Server {
+        base_url: parts.next().unwrap(),
+        key: parts.next().unwrap(),
+        secret: parts.next().unwrap(),
+        last_day: parts.next().unwrap(),
+        child: Some(child),
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            drop(child.stdin.take());
+            let _ = child.wait();
+        }
+    }
+}
+
+// ---- The two contenders ----------------------------------------------------------
+
+fn query(last_day: &str) -> EventQuery {
+    EventQuery::new()
+        .start_date(communico::date("2024-05-01").unwrap())
+        .end_date(communico::date(last_day).unwrap())
+        .status(None)
+        .visibility(Visibility::IncludePrivate)
+}
+
+async fn with_client(client: &Client, last_day: &str) -> (usize, u64) {
+    let mut stream = client.events(query(last_day)).unwrap();
+    let (mut count, mut sum) = (0usize, 0u64);
+    while let Some(event) = stream.try_next().await.unwrap() {
+        count += 1;
+        sum = sum.wrapping_add(event.event_id.unwrap_or(0));
+        black_box(&event);
+    }
+    (count, sum)
+}
+
+/// What a careful hand-written client deserializes: the default members, typed.
+#[derive(Deserialize)]
+#[allow(dead_code, non_snake_case)]
+struct HandEvent {
+    eventId: u64,
+    recurringId: Option<u64>,
+    status: Option<String>,
+    modified: Option<String>,
+    newEventId: Option<u64>,
+    title: Option<String>,
+    subTitle: Option<String>,
+    shortDescription: Option<String>,
+    description: Option<String>,
+    eventStart: Option<String>,
+    eventEnd: Option<String>,
+    locationId: Option<u64>,
+    locationName: Option<String>,
+    roomId: Option<u64>,
+    roomName: Option<String>,
+    eventLastUpdated: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HandData {
+    total: u64,
+    entries: Vec<HandEvent>,
+}
+
+#[derive(Deserialize)]
+struct HandEnvelope {
+    data: HandData,
+}
+
+#[derive(Deserialize)]
+struct HandToken {
+    access_token: String,
+}
+
+async fn by_hand(http: &reqwest::Client, server: &Server, last_day: &str) -> (usize, u64) {
+    let token: HandToken = http
+        .post(format!("{}/v3/token", server.base_url))
+        .basic_auth(&server.key, Some(&server.secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (mut count, mut sum, mut start) = (0usize, 0u64, 0u64);
+    loop {
+        let url = format!(
+            "{}/v3/attend/events?startDate=2024-05-01&endDate={last_day}&start={start}&limit=200&privateEvents=true",
+            server.base_url
+        );
+        let page: HandEnvelope = http
+            .get(url)
+            .bearer_auth(&token.access_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let n = page.data.entries.len() as u64;
+        for event in page.data.entries {
+            count += 1;
+            sum = sum.wrapping_add(event.eventId);
+            black_box(&event);
+        }
+        start += n;
+        if n == 0 || start >= page.data.total {
+            break;
+        }
+    }
+    (count, sum)
+}
+
+/// In a child process: stream once with one contender and print the peak growth.
+fn run_measure_child(spec: &str) {
+    let mut parts = spec.split_whitespace().map(str::to_owned);
+    let contender = parts.next().unwrap();
+    let last_day = parts.next().unwrap();
+    let server = Server {
+        child: None,
+        base_url: parts.next().unwrap(),
+        key: parts.next().unwrap(),
+        secret: parts.next().unwrap(),
+        last_day: last_day.clone(),
+    };
+    http_reqwest::install_crypto_provider();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (client, http) = contenders(&server);
+    // Warm up on a one-day window: connection, token, parser code paths.
+    let warm = "2024-05-01";
+    let (n, peak) = if contender == "communico" {
+        runtime.block_on(with_client(&client, warm));
+        peak_growth_kib(|| runtime.block_on(with_client(&client, &last_day)).0)
+    } else {
+        runtime.block_on(by_hand(&http, &server, warm));
+        peak_growth_kib(|| runtime.block_on(by_hand(&http, &server, &last_day)).0)
+    };
+    println!("{n} {}", peak.map_or(-1, |p| p as i64));
+}
+
+fn contenders(server: &Server) -> (Client, reqwest::Client) {
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .credentials(&server.key, ClientSecret::new(&server.secret))
+        .transport(http_reqwest::ReqwestTransport::new().unwrap())
+        .build()
+        .unwrap();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    (client, http)
+}
+
+fn measure(server: &Server, contender: &str, last_day: &str) -> (usize, i64) {
+    let spec = format!(
+        "{contender} {last_day} {} {} {}",
+        server.base_url, server.key, server.secret
+    );
+    let out = Command::new(std::env::current_exe().unwrap())
+        .env(MEASURE_ENV, spec)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text.split_whitespace();
+    (
+        parts.next().and_then(|n| n.parse().ok()).unwrap_or(0),
+        parts.next().and_then(|n| n.parse().ok()).unwrap_or(-1),
+    )
+}
+
+fn main() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        run_sandbox_child();
+        return;
+    }
+    if let Ok(spec) = std::env::var(MEASURE_ENV) {
+        run_measure_child(&spec);
+        return;
+    }
+    http_reqwest::install_crypto_provider();
+    let server = start_server();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (client, http) = contenders(&server);
+
+    // Warm both connections and check that both see the same events.
+    let all = runtime.block_on(with_client(&client, &server.last_day));
+    let hand = runtime.block_on(by_hand(&http, &server, &server.last_day));
+    assert_eq!(all, hand, "both loops must see the same events");
+    assert_eq!(all.0, EVENTS);
+
+    // Peak memory, each in a fresh process: a tenth of the events, then all of them.
+    let tenth_last_day = {
+        let first = communico::date("2024-05-01").unwrap();
+        let days = (EVENTS / 10 / 30) as i64 - 1;
+        let d = first.checked_add(jiff::Span::new().days(days)).unwrap();
+        communico::LocalDateTime(d.to_datetime(jiff::civil::Time::midnight())).to_string()[..10]
+            .to_owned()
+    };
+    println!("peak resident-set growth while streaming (client process only):");
+    for last_day in [tenth_last_day.as_str(), server.last_day.as_str()] {
+        for contender in ["communico", "hand-written"] {
+            let (n, kib) = measure(&server, contender, last_day);
+            println!(
+                "  {contender:>12}: {n:>6} events, peak growth {:.2} MiB",
+                kib as f64 / 1024.0
+            );
+        }
+    }
+
+    // Alternating passes, outside criterion: both contenders see the same machine load.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..7 {
+        let t = Instant::now();
+        runtime.block_on(with_client(&client, &server.last_day));
+        ours.push(t.elapsed());
+        let t = Instant::now();
+        runtime.block_on(by_hand(&http, &server, &server.last_day));
+        theirs.push(t.elapsed());
+    }
+    ours.sort();
+    theirs.sort();
+    println!(
+        "alternating passes, median of 7: communico {:?}, hand-written {:?}, ratio {:.3}",
+        ours[3],
+        theirs[3],
+        ours[3].as_secs_f64() / theirs[3].as_secs_f64()
+    );
+
+    let mut c = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_secs(2))
+        .measurement_time(Duration::from_secs(15))
+        .configure_from_args();
+    let mut group = c.benchmark_group("stream_100k_events");
+    group.bench_function("communico_event_stream", |b| {
+        b.iter(|| runtime.block_on(with_client(&client, &server.last_day)))
+    });
+    group.bench_function("hand_written_reqwest_serde_json", |b| {
+        b.iter(|| runtime.block_on(by_hand(&http, &server, &server.last_day)))
+    });
+    group.finish();
+    c.final_summary();
+}

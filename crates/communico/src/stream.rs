@@ -1,0 +1,298 @@
+//! Events as a [`Stream`], one page at a time.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures_core::Stream;
+
+use crate::Error;
+use crate::client::{Client, EVENTS_PATH};
+use crate::envelope::Page;
+use crate::event::Event;
+use crate::paging::Pager;
+use crate::query::EventQuery;
+
+type PageFuture = Pin<Box<dyn Future<Output = Result<Page<Event>, Error>> + Send>>;
+
+/// The events matching a query, fetched a page at a time as the stream is polled; made by
+/// [`Client::events`].
+///
+/// - Pages are at most [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE) long; the next page starts
+///   after the entries actually received, so a server that caps `limit` silently loses
+///   nothing.
+/// - Paging stops at an empty page, when the offset reaches `total` (re-read on every
+///   page, so a total that changes while paging is followed), or at a short page when
+///   the server sends no `total`.
+/// - At most one page is held: the next is fetched only when the current one has been
+///   handed out.
+/// - A token that expires or is revoked mid-stream is replaced (one token request) and
+///   the same page is asked for again, so no event is repeated or skipped.
+/// - The first error ends the stream; [`next_offset`](EventStream::next_offset) says where
+///   to resume with [`EventQuery::start`].
+///
+/// [`total`](EventStream::total) is known once the first page has arrived, for a
+/// progress bar.
+pub struct EventStream {
+    client: Client,
+    query: EventQuery,
+    pager: Pager,
+    page: std::vec::IntoIter<Event>,
+    pending: Option<PageFuture>,
+    failed: bool,
+}
+
+impl fmt::Debug for EventStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventStream")
+            .field("query", &self.query)
+            .field("total", &self.pager.total())
+            .field("received", &self.pager.received())
+            .field("buffered", &self.page.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventStream {
+    pub(crate) fn new(client: Client, query: EventQuery) -> Self {
+        let pager = Pager::new(query.first_offset(), query.page_size());
+        Self {
+            client,
+            query,
+            pager,
+            page: Vec::new().into_iter(),
+            pending: None,
+            failed: false,
+        }
+    }
+
+    /// How many events match, as the latest page said; `None` before the first page.
+    pub fn total(&self) -> Option<u64> {
+        self.pager.total()
+    }
+
+    /// How many events have been received from the server so far (handed out or still
+    /// in the current page).
+    pub fn received(&self) -> u64 {
+        self.pager.received()
+    }
+
+    /// The offset the next page would be asked from: where to resume after an error.
+    pub fn next_offset(&self) -> u64 {
+        self.pager.next_offset()
+    }
+
+    /// How many events of the current page are still to be handed out.
+    pub fn buffered_len(&self) -> usize {
+        self.page.len()
+    }
+
+    fn start_fetch(&mut self, start: u64) -> Result<PageFuture, Error> {
+        let query_string = self.query.to_query_string(start, self.query.page_size())?;
+        let client = self.client.clone();
+        Ok(Box::pin(async move {
+            client.get::<Page<Event>>(EVENTS_PATH, &query_string).await
+        }))
+    }
+}
+
+impl Stream for EventStream {
+    type Item = Result<Event, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        loop {
+            if let Some(event) = this.page.next() {
+                return Poll::Ready(Some(Ok(event)));
+            }
+            if this.failed {
+                return Poll::Ready(None);
+            }
+            let future = match this.pending.as_mut() {
+                Some(future) => future,
+                None => {
+                    let Some(start) = this.pager.next_start() else {
+                        return Poll::Ready(None);
+                    };
+                    // Release the spent page's buffer before the next one arrives.
+                    this.page = Vec::new().into_iter();
+                    match this.start_fetch(start) {
+                        Ok(future) => this.pending.insert(future),
+                        Err(error) => {
+                            this.failed = true;
+                            return Poll::Ready(Some(Err(error)));
+                        }
+                    }
+                }
+            };
+            let result = match future.as_mut().poll(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(result) => result,
+            };
+            this.pending = None;
+            let recorded = result.and_then(|page| {
+                this.pager
+                    .record(page.start, page.entries.len(), page.total)
+                    .map(|()| page)
+            });
+            match recorded {
+                Ok(page) => this.page = page.entries.into_iter(),
+                Err(error) => {
+                    this.failed = true;
+                    this.pager.stop();
+                    return Poll::Ready(Some(Err(error)));
+                }
+            }
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let buffered = self.page.len();
+        // `total` may change between pages, so there is no upper bound until the end.
+        if self.failed || (self.pager.is_done() && self.pending.is_none()) {
+            (buffered, Some(buffered))
+        } else {
+            (buffered, None)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+
+    use auth_core::transport::{HttpRequest, from_fn};
+    use auth_core::{AccessToken, TokenProvider};
+    use bytes::Bytes;
+    use futures_util::StreamExt;
+    use serde_json::json;
+
+    use super::*;
+
+    struct StaticToken;
+
+    #[async_trait::async_trait]
+    impl TokenProvider for StaticToken {
+        async fn token(&self) -> Result<AccessToken, auth_core::Error> {
+            Ok(AccessToken::new("t"))
+        }
+        fn invalidate(&self, _rejected: &AccessToken) {}
+    }
+
+    /// A fake events endpoint over ids `0..count`: pages capped at `cap`, reporting the
+    /// total `reported(page_number)` (`None`: no total).
+    fn client(
+        count: u64,
+        cap: u64,
+        reported: fn(usize) -> Option<u64>,
+        requests: Arc<AtomicUsize>,
+        starts: Arc<Mutex<Vec<u64>>>,
+    ) -> Client {
+        let transport = from_fn(move |request: HttpRequest| {
+            let requests = requests.clone();
+            let starts = starts.clone();
+            async move {
+                let n = requests.fetch_add(1, Ordering::SeqCst);
+                let query = request.uri().query().unwrap_or("").to_owned();
+                let start: u64 = query
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("start="))
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                starts.lock().unwrap().push(start);
+                let entries: Vec<_> = (start..count.min(start + cap))
+                    .map(|id| json!({"eventId": id, "title": format!("e{id}")}))
+                    .collect();
+                let mut data = json!({"start": start, "limit": 200, "entries": entries});
+                if let Some(total) = reported(n) {
+                    data["total"] = json!(total);
+                }
+                let body = json!({"status": "success", "code": 200, "data": data});
+                Ok(http::Response::builder()
+                    .status(201)
+                    .body(Bytes::from(serde_json::to_vec(&body).unwrap()))
+                    .unwrap())
+            }
+        });
+        Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .transport(transport)
+            .token_provider(Arc::new(StaticToken))
+            .no_retry()
+            .build()
+            .unwrap()
+    }
+
+    async fn run(
+        count: u64,
+        cap: u64,
+        reported: fn(usize) -> Option<u64>,
+    ) -> (Vec<u64>, Vec<u64>, Option<u64>) {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let client = client(count, cap, reported, requests, starts.clone());
+        let mut stream = client.events(EventQuery::new()).unwrap();
+        let mut ids = Vec::new();
+        while let Some(event) = stream.next().await {
+            ids.push(event.unwrap().event_id.unwrap());
+        }
+        let starts = starts.lock().unwrap().clone();
+        (ids, starts, stream.total())
+    }
+
+    #[tokio::test]
+    async fn survives_a_total_that_grows_and_a_silent_cap() {
+        // The first page says 450, later pages 500; the server gives 120 at a time.
+        let (ids, starts, total) = run(500, 120, |n| Some(if n == 0 { 450 } else { 500 })).await;
+        assert_eq!(ids, (0..500).collect::<Vec<_>>());
+        assert_eq!(starts, [0, 120, 240, 360, 480]);
+        assert_eq!(total, Some(500));
+    }
+
+    #[tokio::test]
+    async fn stops_at_a_total_that_shrinks() {
+        // 500 exist but the total drops to 240 after the first page.
+        let (ids, starts, _) = run(500, 200, |n| Some(if n == 0 { 500 } else { 240 })).await;
+        assert_eq!(ids, (0..400).collect::<Vec<_>>());
+        assert_eq!(starts, [0, 200]);
+    }
+
+    #[tokio::test]
+    async fn without_a_total_a_short_page_ends_it() {
+        let (ids, starts, total) = run(450, 200, |_| None).await;
+        assert_eq!(ids, (0..450).collect::<Vec<_>>());
+        assert_eq!(starts, [0, 200, 400]);
+        assert_eq!(total, None);
+    }
+
+    #[tokio::test]
+    async fn an_empty_first_page_is_an_empty_stream() {
+        let (ids, starts, total) = run(0, 200, |_| Some(0)).await;
+        assert!(ids.is_empty());
+        assert_eq!(starts, [0]);
+        assert_eq!(total, Some(0));
+    }
+
+    #[tokio::test]
+    async fn pages_are_fetched_only_when_the_previous_one_is_spent() {
+        let requests = Arc::new(AtomicUsize::new(0));
+        let starts = Arc::new(Mutex::new(Vec::new()));
+        let client = client(1000, 200, |_| Some(1000), requests.clone(), starts);
+        let mut stream = client.events(EventQuery::new()).unwrap();
+        assert_eq!(
+            requests.load(Ordering::SeqCst),
+            0,
+            "nothing is sent before polling"
+        );
+        for i in 0..450 {
+            stream.next().await.unwrap().unwrap();
+            // Item i is in page i / 200; no page is fetched ahead.
+            assert_eq!(requests.load(Ordering::SeqCst), i / 200 + 1);
+            assert!(stream.buffered_len() < 200);
+        }
+        assert_eq!(stream.received(), 600);
+        assert_eq!(stream.next_offset(), 600);
+    }
+}
