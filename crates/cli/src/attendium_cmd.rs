@@ -1,0 +1,404 @@
+//! `attend attendium ...`: the browser login, the session, and GraphQL calls.
+
+use std::io::{self, Read, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use attendium::{AttendiumAuth, LoginOptions, Logout};
+use auth_core::HttpTransport;
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs};
+use crate::embedded::AttendiumServer;
+use crate::exit::{Failure, Kind};
+
+/// How long a login completed by the sandbox may take.
+const SANDBOX_LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The query `whoami` sends.
+const WHOAMI_QUERY: &str = "query Me { me { id } }";
+
+/// Where the commands point, and whether logins complete by themselves.
+struct Session {
+    auth: AttendiumAuth,
+    transport: Arc<dyn HttpTransport>,
+    issuer: String,
+    api_url: String,
+    /// Set with `--sandbox`: the sandbox approves logins without a person.
+    auto_login: bool,
+}
+
+/// Runs one `attendium` subcommand.
+pub(crate) async fn run(
+    args: AttendiumArgs,
+    transport: Arc<dyn HttpTransport>,
+    use_sandbox: bool,
+) -> Result<(), Failure> {
+    // The embedded server lives as long as the command.
+    let server = if use_sandbox {
+        Some(AttendiumServer::start(0).await?)
+    } else {
+        None
+    };
+    let (issuer, api_default) = match &server {
+        Some(s) => (s.issuer().to_owned(), Some(s.graphql_endpoint())),
+        None => (
+            args.issuer
+                .clone()
+                .unwrap_or_else(|| attendium::DEFAULT_ISSUER.to_owned()),
+            None,
+        ),
+    };
+    let api_url = match (&server, &args.api_url, api_default) {
+        (None, Some(url), _) => url.clone(),
+        (_, _, Some(url)) => url,
+        _ => format!("{}/graphql", issuer.trim_end_matches('/')),
+    };
+    let mut builder = AttendiumAuth::builder(transport.clone()).issuer(issuer.clone());
+    // With --sandbox the session lives in memory unless a store is named: the sandbox's
+    // sessions are worthless once it stops.
+    let store = match (&args.store, use_sandbox) {
+        (Some(dir), _) => Some(dir.clone()),
+        (None, true) => None,
+        (None, false) => Some(default_store()?),
+    };
+    if let Some(dir) = store {
+        std::fs::create_dir_all(&dir).map_err(|e| Failure::io(&dir.display().to_string(), &e))?;
+        builder = builder.store_dir(dir);
+    }
+    let auth = builder
+        .build()
+        .map_err(|e| Failure::attendium(e, &issuer))?;
+    let session = Session {
+        auth,
+        transport,
+        issuer,
+        api_url,
+        auto_login: use_sandbox,
+    };
+    match args.command {
+        AttendiumCommand::Login(l) => session.login(&l).await,
+        AttendiumCommand::Whoami => session.whoami().await,
+        AttendiumCommand::Query(q) => session.query(&q).await,
+        AttendiumCommand::Token => session.print_token().await,
+        AttendiumCommand::Logout => session.logout().await,
+    }
+}
+
+/// `<config dir>/attend`, the session's default home.
+fn default_store() -> Result<PathBuf, Failure> {
+    directories::ProjectDirs::from("", "", "attend")
+        .map(|d| d.config_dir().to_path_buf())
+        .ok_or_else(|| {
+            Failure::usage("cannot find a configuration directory for the session")
+                .next("name one with --store or ATTEND_STORE")
+        })
+}
+
+impl Session {
+    fn fail(&self, error: attendium::Error) -> Failure {
+        Failure::attendium(error, &self.issuer)
+    }
+
+    async fn login(&self, args: &LoginArgs) -> Result<(), Failure> {
+        let mut options = LoginOptions::default();
+        if let Some(port) = args.port {
+            options = options.with_port(port);
+        }
+        if !args.scope.is_empty() {
+            options = options.with_scopes(args.scope.iter().cloned());
+        }
+        let login = self
+            .auth
+            .start_login(options)
+            .await
+            .map_err(|e| self.fail(e))?;
+        let url = login.authorization_url().clone();
+        eprintln!(
+            "To log in to {}, open this URL in a browser:\n\n  {url}\n",
+            self.issuer
+        );
+        let timeout = if self.auto_login {
+            let transport = self.transport.clone();
+            let url = url.clone();
+            tokio::spawn(async move {
+                if let Err(failure) = follow_authorization(transport.as_ref(), &url).await {
+                    eprintln!("attend: {failure}");
+                }
+            });
+            SANDBOX_LOGIN_TIMEOUT
+        } else {
+            if !args.no_browser {
+                open_browser(&url);
+            }
+            eprintln!("Waiting for the browser to come back (Ctrl-C to give up)…");
+            Duration::from_secs(args.timeout)
+        };
+        let token = login.finish(timeout).await.map_err(|e| self.fail(e))?;
+        let expiry = token
+            .expires_at
+            .and_then(|t| jiff::Timestamp::try_from(t).ok())
+            .map(|t| format!(" (access token valid until {t})"))
+            .unwrap_or_default();
+        eprintln!("Logged in to {}{expiry}.", self.issuer);
+        Ok(())
+    }
+
+    /// With `--sandbox`, logs in when there is no session; otherwise nothing.
+    async fn ensure_session(&self) -> Result<(), Failure> {
+        if !self.auto_login {
+            return Ok(());
+        }
+        match self.auth.token().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_login_required() => {
+                let login = LoginArgs {
+                    no_browser: true,
+                    port: None,
+                    scope: Vec::new(),
+                    timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
+                };
+                self.login(&login).await
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    async fn print_token(&self) -> Result<(), Failure> {
+        self.ensure_session().await?;
+        let token = self.auth.token().await.map_err(|e| self.fail(e))?;
+        // The one place a secret is printed: this command exists to hand it to scripts.
+        let mut out = io::stdout().lock();
+        writeln!(out, "{}", token.access_token.secret())?;
+        out.flush()?;
+        Ok(())
+    }
+
+    async fn whoami(&self) -> Result<(), Failure> {
+        self.ensure_session().await?;
+        let data = self.graphql(WHOAMI_QUERY, Map::new()).await?;
+        let id = data
+            .pointer("/data/me/id")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                Failure::new(Kind::Api, "the GraphQL answer has no `me.id`")
+                    .next("check --api-url (or ATTENDIUM_API_URL)")
+            })?;
+        let mut out = io::stdout().lock();
+        writeln!(out, "{id}")?;
+        out.flush()?;
+        eprintln!("(logged in to {})", self.issuer);
+        Ok(())
+    }
+
+    async fn query(&self, args: &QueryArgs) -> Result<(), Failure> {
+        let text = if args.file == "-" {
+            let mut text = String::new();
+            io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| Failure::io("stdin", &e))?;
+            text
+        } else {
+            std::fs::read_to_string(&args.file).map_err(|e| Failure::io(&args.file, &e))?
+        };
+        if text.trim().is_empty() {
+            return Err(Failure::usage("the query is empty")
+                .next("give a file holding a GraphQL query, or - to read one from stdin"));
+        }
+        let variables = parse_vars(&args.vars)?;
+        self.ensure_session().await?;
+        let answer = self.graphql(&text, variables).await?;
+        let mut out = io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &answer)
+            .map_err(|e| Failure::new(Kind::Unexpected, e.to_string()))?;
+        out.write_all(b"\n")?;
+        out.flush()?;
+        if answer.get("errors").is_some_and(|e| !e.is_null()) {
+            return Err(
+                Failure::new(Kind::Api, "the GraphQL answer has errors (printed above)")
+                    .next("fix the query or its variables"),
+            );
+        }
+        Ok(())
+    }
+
+    async fn logout(&self) -> Result<(), Failure> {
+        let outcome = self.auth.logout().await.map_err(|e| self.fail(e))?;
+        let message = match outcome {
+            Logout::Revoked => "Logged out: the server revoked the session",
+            Logout::RemovedLocally => {
+                "Logged out here (the server offers no revocation; the session ends when it expires)"
+            }
+            Logout::NotLoggedIn => "Not logged in: nothing to do",
+            _ => "Logged out",
+        };
+        eprintln!("{message}.");
+        Ok(())
+    }
+
+    /// POSTs a GraphQL request (GraphQL over HTTP) with the session's token; returns the
+    /// JSON answer (`data` and `errors`).
+    async fn graphql(&self, query: &str, variables: Map<String, Value>) -> Result<Value, Failure> {
+        let token = self.auth.token().await.map_err(|e| self.fail(e))?;
+        let body = json!({ "query": query, "variables": variables });
+        let mut bearer =
+            http::HeaderValue::try_from(format!("Bearer {}", token.access_token.secret()))
+                .map_err(|_| {
+                    Failure::new(Kind::Auth, "the access token cannot be sent in a header")
+                })?;
+        bearer.set_sensitive(true);
+        let request = http::Request::post(&self.api_url)
+            .header(CONTENT_TYPE, "application/json")
+            .header(
+                ACCEPT,
+                "application/graphql-response+json, application/json",
+            )
+            .header(AUTHORIZATION, bearer)
+            .body(Bytes::from(body.to_string()))
+            .map_err(|e| {
+                Failure::usage(format!("`{}` cannot be used: {e}", self.api_url))
+                    .next("check --api-url (or ATTENDIUM_API_URL)")
+            })?;
+        let response = self
+            .transport
+            .send(request)
+            .await
+            .map_err(|e| self.fail(attendium::Error::from(auth_core::Error::Transport(e))))?;
+        let status = response.status();
+        if status == http::StatusCode::UNAUTHORIZED {
+            return Err(
+                Failure::new(Kind::Auth, "the GraphQL API refused the access token")
+                    .next("run `attend attendium login` again"),
+            );
+        }
+        let answer: Value = serde_json::from_slice(response.body()).map_err(|_| {
+            Failure::new(
+                Kind::Api,
+                format!(
+                    "{} answered something that is not JSON (HTTP {status}): {}",
+                    self.api_url,
+                    auth_core::response::snippet(response.body())
+                ),
+            )
+            .next("check --api-url (or ATTENDIUM_API_URL)")
+        })?;
+        if !status.is_success() && answer.get("errors").is_none() {
+            return Err(Failure::new(
+                Kind::Api,
+                format!("{} answered HTTP {status}", self.api_url),
+            )
+            .next("try again later"));
+        }
+        Ok(answer)
+    }
+}
+
+/// `--var NAME=VALUE`: JSON values, or strings when the value is not JSON.
+fn parse_vars(vars: &[String]) -> Result<Map<String, Value>, Failure> {
+    let mut map = Map::new();
+    for var in vars {
+        let Some((name, value)) = var.split_once('=') else {
+            return Err(
+                Failure::usage(format!("--var `{var}` has no `=`")).next("write --var NAME=VALUE")
+            );
+        };
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(
+                Failure::usage(format!("--var `{var}` has no name")).next("write --var NAME=VALUE")
+            );
+        }
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::String(value.to_owned()));
+        map.insert(name.to_owned(), value);
+    }
+    Ok(map)
+}
+
+/// Does what the browser would: asks for the authorization URL, and follows the
+/// redirect it answers with to the loopback listener, which completes the login. Only
+/// servers that approve by themselves (the sandbox) answer with that redirect.
+async fn follow_authorization(transport: &dyn HttpTransport, url: &Url) -> Result<(), Failure> {
+    let get = |url: &str| {
+        http::Request::get(url)
+            .body(Bytes::new())
+            .map_err(|e| Failure::new(Kind::Unexpected, format!("bad authorization URL: {e}")))
+    };
+    let network = |e: auth_core::TransportError| {
+        Failure::new(
+            Kind::Network,
+            format!("the login could not be completed: {e}"),
+        )
+    };
+    let response = transport.send(get(url.as_str())?).await.map_err(network)?;
+    let location = response
+        .headers()
+        .get(LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .filter(|_| response.status().is_redirection())
+        .ok_or_else(|| {
+            Failure::new(
+                Kind::Auth,
+                format!(
+                    "the authorization server did not approve the login by itself (HTTP {})",
+                    response.status()
+                ),
+            )
+        })?;
+    let callback = url
+        .join(location)
+        .map_err(|e| Failure::new(Kind::Auth, format!("bad redirect from the server: {e}")))?;
+    transport
+        .send(get(callback.as_str())?)
+        .await
+        .map_err(network)?;
+    Ok(())
+}
+
+/// Opens `url` in the desktop's browser; the URL is printed anyway, so failing is fine.
+fn open_browser(url: &Url) {
+    let url = url.as_str();
+    let attempt = if cfg!(target_os = "macos") {
+        std::process::Command::new("open").arg(url).spawn()
+    } else if cfg!(windows) {
+        // `start` takes a window title first; the empty string keeps the URL an argument.
+        std::process::Command::new("cmd")
+            .args(["/C", "start", ""])
+            .arg(url)
+            .spawn()
+    } else {
+        std::process::Command::new("xdg-open").arg(url).spawn()
+    };
+    match attempt {
+        Ok(mut child) => {
+            // Reap it in the background so it does not linger as a zombie.
+            std::thread::spawn(move || child.wait());
+        }
+        Err(_) => eprintln!("(Could not open a browser: open the URL above yourself.)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_are_json_or_strings() {
+        let vars = parse_vars(&[
+            "first=10".into(),
+            "name=\"Ann\"".into(),
+            "plain=hello world".into(),
+            "list=[1,2]".into(),
+        ])
+        .unwrap();
+        assert_eq!(vars["first"], json!(10));
+        assert_eq!(vars["name"], json!("Ann"));
+        assert_eq!(vars["plain"], json!("hello world"));
+        assert_eq!(vars["list"], json!([1, 2]));
+        assert!(parse_vars(&["novalue".into()]).is_err());
+        assert!(parse_vars(&["=1".into()]).is_err());
+    }
+}

@@ -1,0 +1,321 @@
+//! The command line: every subcommand, flag and environment variable, as clap reads them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::civil::Date;
+
+use crate::exit::EXIT_CODES_HELP;
+
+/// Communico events and Attendium sessions from the shell.
+///
+/// Data goes to stdout, messages to stderr. With `--sandbox` every command runs against an
+/// embedded sandbox started in this process: no account and no network needed.
+#[derive(Debug, Parser)]
+#[command(
+    name = "attend",
+    version,
+    about,
+    after_help = EXIT_CODES_HELP,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub(crate) struct Cli {
+    /// Start the embedded sandbox on 127.0.0.1 and point every client at it with its demo
+    /// credentials. Its Communico data set starts on --from (today otherwise) and holds a
+    /// year of events, 30 a day, the same for the same --from.
+    #[arg(long, global = true)]
+    pub(crate) sandbox: bool,
+
+    /// Log what happens to stderr (-v: debug, -vv: trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+
+    /// The HTTP stack to use.
+    #[arg(long, global = true, value_enum, default_value_t = HttpBackend::Reqwest, env = "ATTEND_HTTP")]
+    pub(crate) http: HttpBackend,
+
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The HTTP stacks `--http` chooses from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum HttpBackend {
+    /// reqwest (the default).
+    Reqwest,
+    /// hyper with hyper-util's pooled client.
+    Hyper,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// The Communico Client API: events, registrants, lookups, rooms and reservations.
+    #[command(after_help = COMMUNICO_HELP)]
+    Communico(CommunicoArgs),
+    /// Attendium: log in with the browser, call its GraphQL API, print tokens for scripts.
+    #[command(after_help = ATTENDIUM_HELP)]
+    Attendium(AttendiumArgs),
+    /// Run the sandbox for other programs.
+    Sandbox(SandboxArgs),
+}
+
+const COMMUNICO_HELP: &str = "\
+Environment:
+  COMMUNICO_CLIENT_KEY     the client key (not needed with --sandbox)
+  COMMUNICO_CLIENT_SECRET  the client secret (not needed with --sandbox; never printed)
+  COMMUNICO_BASE_URL       the API's base URL (default https://api.communico.co)";
+
+const ATTENDIUM_HELP: &str = "\
+Environment:
+  ATTENDIUM_ISSUER   the authorization server (default https://api.attendium.com)
+  ATTENDIUM_API_URL  the GraphQL endpoint (default: <issuer>/graphql)
+  ATTEND_STORE       where the session is kept (default: the user's config directory)";
+
+#[derive(Debug, Args)]
+pub(crate) struct CommunicoArgs {
+    /// The API's base URL.
+    #[arg(long, global = true, env = "COMMUNICO_BASE_URL", value_name = "URL")]
+    pub(crate) base_url: Option<String>,
+
+    #[command(subcommand)]
+    pub(crate) command: CommunicoCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CommunicoCommand {
+    /// Events between two dates, every page of them, streamed as they arrive.
+    Events(EventsArgs),
+    /// One event.
+    Event(EventArgs),
+    /// The registrants of an event.
+    Registrants(IdArgs),
+    /// The event types (filter events by these names with --type).
+    Types(ListArgs),
+    /// The age groups (filter events by these names with --age).
+    Ages(ListArgs),
+    /// The branches (filter events by these ids with --location-id).
+    Locations(ListArgs),
+    /// The bookable rooms.
+    Rooms(ListArgs),
+    /// Room reservations (one request series per --status).
+    Reservations(ReservationsArgs),
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Format {
+    /// Columns that fit the terminal, for people.
+    Table,
+    /// One JSON array, every member the API sent, under the API's names.
+    Json,
+    /// One JSON object a line, written as pages arrive.
+    Ndjson,
+    /// RFC 4180 CSV with a header line.
+    Csv,
+    /// An iCalendar file (RFC 5545) that calendar apps import (events only).
+    Ics,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OutputArgs {
+    /// Output format [default: table on a terminal, ndjson otherwise].
+    #[arg(long, short = 'o', value_enum)]
+    pub(crate) format: Option<Format>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    /// The first day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub(crate) from: Date,
+    /// The last day, included (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub(crate) to: Date,
+    /// Only at this branch (repeat for several).
+    #[arg(long = "location-id", value_name = "ID")]
+    pub(crate) location_ids: Vec<u64>,
+    /// Only of this event type, by name (repeat for several).
+    #[arg(long = "type", value_name = "NAME")]
+    pub(crate) types: Vec<String>,
+    /// Only for this age group, by name (repeat for several).
+    #[arg(long = "age", value_name = "NAME")]
+    pub(crate) ages: Vec<String>,
+    /// Only with this search tag (repeat for several).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+    /// Keyword search.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) term: Option<String>,
+    /// The event status to ask for.
+    #[arg(long, value_name = "S", default_value = "published")]
+    pub(crate) status: String,
+    /// Include private events.
+    #[arg(long)]
+    pub(crate) private: bool,
+    /// Optional members to include (comma-separated API names, e.g. ages,types,registration).
+    #[arg(long, value_delimiter = ',', value_name = "F,...")]
+    pub(crate) fields: Vec<String>,
+    /// Leave out canceled events, and rescheduled ones (their replacement is listed).
+    #[arg(long)]
+    pub(crate) hide_canceled: bool,
+    /// Stop after this many events.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<u64>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EventArgs {
+    /// The event's id.
+    pub(crate) id: u64,
+    /// Optional members to include (comma-separated API names).
+    #[arg(long, value_delimiter = ',', value_name = "F,...")]
+    pub(crate) fields: Vec<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct IdArgs {
+    /// The event's id.
+    pub(crate) id: u64,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReservationsArgs {
+    /// The first day (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub(crate) from: Option<Date>,
+    /// The last day, included (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub(crate) to: Option<Date>,
+    /// Only at this branch.
+    #[arg(long = "location-id", value_name = "ID")]
+    pub(crate) location_id: Option<u64>,
+    /// Only in this room.
+    #[arg(long = "room-id", value_name = "ID")]
+    pub(crate) room_id: Option<u64>,
+    /// Only in this status: approved, pending, declined (repeat for several).
+    #[arg(long, value_name = "S")]
+    pub(crate) status: Vec<String>,
+    /// Members to include (comma-separated API names, e.g. contactName).
+    #[arg(long, value_delimiter = ',', value_name = "F,...")]
+    pub(crate) fields: Vec<String>,
+    #[command(flatten)]
+    pub(crate) output: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AttendiumArgs {
+    /// The authorization server.
+    #[arg(long, global = true, env = "ATTENDIUM_ISSUER", value_name = "URL")]
+    pub(crate) issuer: Option<String>,
+    /// The GraphQL endpoint.
+    #[arg(long, global = true, env = "ATTENDIUM_API_URL", value_name = "URL")]
+    pub(crate) api_url: Option<String>,
+    /// The directory the session is kept in.
+    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "PATH")]
+    pub(crate) store: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub(crate) command: AttendiumCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AttendiumCommand {
+    /// Log in with the browser; the session is stored for later commands.
+    Login(LoginArgs),
+    /// Who the session belongs to (logs in first with --sandbox).
+    Whoami,
+    /// Run a GraphQL query from a file (or - for stdin) and print the JSON answer.
+    Query(QueryArgs),
+    /// Print a valid access token (refreshed if needed), for scripts.
+    Token,
+    /// Revoke the session at the server and forget it here.
+    Logout,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LoginArgs {
+    /// Print the URL only; do not open a browser.
+    #[arg(long)]
+    pub(crate) no_browser: bool,
+    /// The loopback port to listen on for the browser's return [default: any free port].
+    #[arg(long, value_name = "N")]
+    pub(crate) port: Option<u16>,
+    /// A scope to ask for (repeat for several).
+    #[arg(long, value_name = "S")]
+    pub(crate) scope: Vec<String>,
+    /// How long to wait for the browser, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub(crate) timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct QueryArgs {
+    /// The file holding the query, or - for stdin.
+    pub(crate) file: String,
+    /// A variable: NAME=JSON (e.g. first=10, name="\"Ann\""); a value that is not JSON is
+    /// taken as a string.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub(crate) vars: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SandboxArgs {
+    #[command(subcommand)]
+    pub(crate) command: SandboxCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SandboxCommand {
+    /// Serve the sandbox until Ctrl-C, printing its URLs and demo credentials.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The port to listen on (127.0.0.1) [default: any free port].
+    #[arg(long, value_name = "N")]
+    pub(crate) port: Option<u16>,
+    /// How many Communico events the data set holds.
+    #[arg(long, value_name = "N", default_value_t = 2000)]
+    pub(crate) events: usize,
+    /// The day of the first event (YYYY-MM-DD) [default: today].
+    #[arg(long, value_parser = parse_date, value_name = "DATE")]
+    pub(crate) from: Option<Date>,
+}
+
+/// A `YYYY-MM-DD` date that exists (`2016-11-31` does not).
+fn parse_date(text: &str) -> Result<Date, String> {
+    communico::date(text).map_err(|_| format!("`{text}` is not a date: use YYYY-MM-DD"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dates_must_exist() {
+        assert!(parse_date("2024-02-29").is_ok());
+        for bad in ["2016-11-31", "2023-02-29", "2024-13-01", "yesterday", ""] {
+            assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+}

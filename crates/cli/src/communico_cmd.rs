@@ -1,0 +1,403 @@
+//! `attend communico ...`: builds the query, streams the answer into the chosen format.
+
+use std::io::{self, IsTerminal, Write};
+use std::sync::Arc;
+
+use auth_core::{ClientSecret, HttpTransport};
+use communico::{Client, EventField, EventQuery, ReservationQuery, ReservationStatus, Visibility};
+use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::{CommunicoArgs, CommunicoCommand, EventsArgs, Format, ReservationsArgs};
+use crate::embedded;
+use crate::exit::Failure;
+use crate::output::{EventWriter, Terminal, write_records, write_vertical};
+
+/// Where the client points and with which credentials.
+struct Target {
+    client: Client,
+    base: String,
+}
+
+/// Runs one `communico` subcommand.
+pub(crate) async fn run(
+    args: CommunicoArgs,
+    transport: Arc<dyn HttpTransport>,
+    use_sandbox: bool,
+) -> Result<(), Failure> {
+    // The embedded sandbox lives as long as the command.
+    let sandbox = if use_sandbox {
+        let first_day = match &args.command {
+            CommunicoCommand::Events(e) => e.from,
+            CommunicoCommand::Reservations(r) => r.from.unwrap_or_else(embedded::today),
+            _ => embedded::today(),
+        };
+        Some(embedded::start_communico(embedded::communico_config(first_day)).await?)
+    } else {
+        None
+    };
+    let target = match sandbox.as_ref().and_then(|s| s.communico()) {
+        Some(c) => connect(c.base_url(), c.key(), c.secret(), transport)?,
+        None => {
+            let base = args
+                .base_url
+                .clone()
+                .unwrap_or_else(|| communico::DEFAULT_BASE_URL.to_owned());
+            let (key, secret) = credentials_from_env()?;
+            connect(&base, &key, &secret, transport)?
+        }
+    };
+    let term = Terminal::detect();
+    let fail = |e: communico::Error| Failure::communico(e, &target.base);
+    match args.command {
+        CommunicoCommand::Events(e) => events(&target, e, term).await,
+        CommunicoCommand::Event(e) => {
+            let fields: Vec<EventField> = e.fields.iter().map(|f| EventField::parse(f)).collect();
+            let event = target.client.event(e.id, &fields).await.map_err(fail)?;
+            let format = e.output.format.unwrap_or_else(|| term.default_format());
+            match format {
+                Format::Table => {
+                    let value = serde_json::to_value(&event).map_err(unexpected)?;
+                    let empty = serde_json::Map::new();
+                    let object = value.as_object().unwrap_or(&empty);
+                    write_vertical(&mut io::stdout().lock(), term, object)?;
+                    Ok(())
+                }
+                Format::Json => {
+                    let mut out = io::stdout().lock();
+                    serde_json::to_writer_pretty(&mut out, &event).map_err(unexpected)?;
+                    out.write_all(b"\n")?;
+                    out.flush()?;
+                    Ok(())
+                }
+                other => {
+                    let out = io::BufWriter::new(io::stdout().lock());
+                    let mut w =
+                        EventWriter::begin(other, out, term, &e.fields, &uid_domain(&target.base))?;
+                    w.event(&event)?;
+                    w.finish()?;
+                    Ok(())
+                }
+            }
+        }
+        CommunicoCommand::Registrants(r) => {
+            let list = target.client.registrants(r.id).await.map_err(fail)?;
+            list_out(r.output.format, term, &list)
+        }
+        CommunicoCommand::Types(l) => {
+            let list = target.client.event_types().await.map_err(fail)?;
+            list_out(l.output.format, term, &list)
+        }
+        CommunicoCommand::Ages(l) => {
+            let list = target.client.age_groups().await.map_err(fail)?;
+            list_out(l.output.format, term, &list)
+        }
+        CommunicoCommand::Locations(l) => {
+            let list = target.client.locations().await.map_err(fail)?;
+            list_out(l.output.format, term, &list)
+        }
+        CommunicoCommand::Rooms(l) => {
+            let list = target.client.rooms().await.map_err(fail)?;
+            list_out(l.output.format, term, &list)
+        }
+        CommunicoCommand::Reservations(r) => {
+            let format = r.output.format;
+            let query = reservation_query(r);
+            let list = target.client.reservations(&query).await.map_err(fail)?;
+            list_out(format, term, &list)
+        }
+    }
+}
+
+fn connect(
+    base: &str,
+    key: &str,
+    secret: &str,
+    transport: Arc<dyn HttpTransport>,
+) -> Result<Target, Failure> {
+    let client = Client::builder()
+        .base_url(base)
+        .credentials(key, ClientSecret::new(secret))
+        .shared_transport(transport)
+        .build()
+        .map_err(|e| Failure::communico(e, base))?;
+    Ok(Target {
+        base: client.base_url().to_owned(),
+        client,
+    })
+}
+
+fn credentials_from_env() -> Result<(String, String), Failure> {
+    let read = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    match (
+        read("COMMUNICO_CLIENT_KEY"),
+        read("COMMUNICO_CLIENT_SECRET"),
+    ) {
+        (Some(key), Some(secret)) => Ok((key, secret)),
+        (key, _) => {
+            let missing = if key.is_none() {
+                "COMMUNICO_CLIENT_KEY"
+            } else {
+                "COMMUNICO_CLIENT_SECRET"
+            };
+            Err(Failure::usage(format!("{missing} is not set"))
+                .next("set COMMUNICO_CLIENT_KEY and COMMUNICO_CLIENT_SECRET, or try --sandbox"))
+        }
+    }
+}
+
+/// The host part of the base URL, for iCalendar UIDs.
+fn uid_domain(base: &str) -> String {
+    url::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "communico".to_owned())
+}
+
+fn unexpected(error: impl std::fmt::Display) -> Failure {
+    Failure::new(crate::exit::Kind::Unexpected, error.to_string())
+}
+
+fn list_out<T: Serialize>(
+    format: Option<Format>,
+    term: Terminal,
+    list: &[T],
+) -> Result<(), Failure> {
+    let records: Vec<Value> = list
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()
+        .map_err(unexpected)?;
+    let format = format.unwrap_or_else(|| term.default_format());
+    write_records(
+        format,
+        io::BufWriter::new(io::stdout().lock()),
+        term,
+        &records,
+    )
+}
+
+fn event_query(args: &EventsArgs) -> EventQuery {
+    let mut query = EventQuery::new()
+        .start_date(args.from)
+        .end_date(args.to)
+        .status(Some(args.status.as_str()))
+        .location_ids(args.location_ids.iter().copied())
+        .types(args.types.iter().cloned())
+        .ages(args.ages.iter().cloned())
+        .search_tags(args.tags.iter().cloned())
+        .fields(args.fields.iter().map(|f| EventField::parse(f)));
+    if let Some(term) = &args.term {
+        query = query.term(term.clone());
+    }
+    if args.private {
+        query = query.visibility(Visibility::IncludePrivate);
+    }
+    query
+}
+
+fn reservation_query(args: ReservationsArgs) -> ReservationQuery {
+    let mut query = ReservationQuery::new()
+        .statuses(
+            args.status
+                .iter()
+                .map(|s| match s.to_ascii_lowercase().as_str() {
+                    "approved" => ReservationStatus::Approved,
+                    "pending" => ReservationStatus::Pending,
+                    "declined" => ReservationStatus::Declined,
+                    _ => ReservationStatus::Other(s.clone()),
+                }),
+        )
+        .fields(args.fields);
+    if let Some(d) = args.from {
+        query = query.start_date(d);
+    }
+    if let Some(d) = args.to {
+        query = query.end_date(d);
+    }
+    if let Some(id) = args.location_id {
+        query = query.location_id(id);
+    }
+    if let Some(id) = args.room_id {
+        query = query.room_id(id);
+    }
+    query
+}
+
+async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(), Failure> {
+    let fail = |e: communico::Error| Failure::communico(e, &target.base);
+    let mut stream = target.client.events(event_query(&args)).map_err(fail)?;
+    let format = args.output.format.unwrap_or_else(|| term.default_format());
+    let progress = Progress::new();
+    let out = PagedStdout::new(progress.bar.clone());
+    let mut writer =
+        EventWriter::begin(format, out, term, &args.fields, &uid_domain(&target.base))?;
+    let mut written: u64 = 0;
+    let mut hidden: u64 = 0;
+    while let Some(event) = stream.try_next().await.map_err(fail)? {
+        progress.update(stream.received(), stream.total());
+        if args.hide_canceled && (event.is_canceled() || event.is_rescheduled()) {
+            hidden += 1;
+        } else {
+            writer.event(&event)?;
+            written += 1;
+        }
+        if args.limit.is_some_and(|limit| written >= limit) {
+            break;
+        }
+        if stream.buffered_len() == 0 {
+            // End of a page: show it before the next one is asked for.
+            writer.flush()?;
+        }
+    }
+    let (_, skipped) = writer.finish()?;
+    progress.finish();
+    tracing::debug!(written, hidden, "events written");
+    if skipped > 0 {
+        eprintln!("attend: {skipped} event(s) without a start time were left out of the calendar.");
+    }
+    Ok(())
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal.
+struct Progress {
+    bar: Option<ProgressBar>,
+}
+
+impl Progress {
+    fn new() -> Self {
+        if !io::stderr().is_terminal() {
+            return Self { bar: None };
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        let style = ProgressStyle::with_template("{bar:30} {pos}/{len} events {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
+        bar.set_style(style);
+        Self { bar: Some(bar) }
+    }
+
+    fn update(&self, received: u64, total: Option<u64>) {
+        if let Some(bar) = &self.bar {
+            if let Some(total) = total {
+                bar.set_length(total);
+            }
+            bar.set_position(received);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Stdout that holds what is written until [`Write::flush`] (once a page), then writes
+/// it with the progress bar out of the way. Memory: one page of output.
+struct PagedStdout {
+    buf: Vec<u8>,
+    bar: Option<ProgressBar>,
+}
+
+impl PagedStdout {
+    fn new(bar: Option<ProgressBar>) -> Self {
+        Self {
+            buf: Vec::with_capacity(64 * 1024),
+            bar,
+        }
+    }
+
+    fn write_out(&mut self) -> io::Result<()> {
+        let buf = &self.buf;
+        let write = || {
+            let mut out = io::stdout().lock();
+            out.write_all(buf)?;
+            out.flush()
+        };
+        match &self.bar {
+            Some(bar) => bar.suspend(write)?,
+            None => write()?,
+        }
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+impl Write for PagedStdout {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        // A page is bounded, but a caller that never flushes must not grow memory.
+        if self.buf.len() > 4 * 1024 * 1024 {
+            self.write_out()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        self.write_out()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_domains_come_from_the_base_url() {
+        assert_eq!(uid_domain("https://api.communico.co"), "api.communico.co");
+        assert_eq!(uid_domain("http://127.0.0.1:8080/communico"), "127.0.0.1");
+        assert_eq!(uid_domain("nonsense"), "communico");
+    }
+
+    #[test]
+    fn event_arguments_become_the_query() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "attend",
+            "communico",
+            "events",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-31",
+            "--location-id",
+            "416",
+            "--location-id",
+            "434",
+            "--type",
+            "Storytime",
+            "--age",
+            "Adults (18+)",
+            "--term",
+            "knit",
+            "--fields",
+            "ages,types",
+            "--private",
+        ])
+        .unwrap();
+        let crate::cli::Command::Communico(c) = cli.command else {
+            panic!("parsed as another command")
+        };
+        let CommunicoCommand::Events(e) = c.command else {
+            panic!("parsed as another subcommand")
+        };
+        let qs = event_query(&e).to_query_string(0, 200).unwrap();
+        for part in [
+            "startDate=2026-12-01",
+            "endDate=2026-12-31",
+            "locationId=416,434",
+            "types=Storytime",
+            "ages=Adults%20%2818%2B%29",
+            "term=knit",
+            "fields=ages,types",
+            "privateEvents=true",
+        ] {
+            assert!(qs.contains(part), "{part} missing in {qs}");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `attend`: Communico events and Attendium sessions from the shell.
+//!
+//! Thin glue: the library crates do the work; this binary parses the command line, picks
+//! the HTTP stack, starts the embedded sandbox when asked, writes the chosen format to
+//! stdout, and turns every failure into one sentence on stderr and a documented exit code.
+
+// stderr is this tool's channel for messages to the person (data goes to stdout).
+#![allow(clippy::print_stderr)]
+
+mod attendium_cmd;
+mod cli;
+mod communico_cmd;
+mod embedded;
+mod exit;
+mod ics;
+mod output;
+mod serve;
+mod transport;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, SandboxCommand};
+use crate::exit::{Failure, Kind};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            return report(&Failure::new(
+                Kind::Unexpected,
+                format!("cannot start: {e}"),
+            ));
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        // `attend ... | head`: the reader has what it wanted.
+        Err(failure) if failure.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(failure) => report(&failure),
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), Failure> {
+    let transport = transport::build(cli.http)?;
+    match cli.command {
+        Command::Communico(args) => communico_cmd::run(args, transport, cli.sandbox).await,
+        Command::Attendium(args) => attendium_cmd::run(args, transport, cli.sandbox).await,
+        Command::Sandbox(args) => match args.command {
+            SandboxCommand::Serve(args) => serve::run(args, transport).await,
+        },
+    }
+}
+
+/// Prints the failure as one line on stderr and gives its exit code.
+fn report(failure: &Failure) -> ExitCode {
+    let color = std::io::stderr().is_terminal() && output::colors_allowed();
+    let prefix = if color {
+        "\x1b[1;31merror:\x1b[0m"
+    } else {
+        "error:"
+    };
+    eprintln!("attend: {prefix} {failure}");
+    ExitCode::from(failure.kind.code())
+}
+
+/// Warnings always; `-v` debug, `-vv` trace; on stderr, colored only on a terminal.
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => tracing::Level::WARN,
+        1 => tracing::Level::DEBUG,
+        _ => tracing::Level::TRACE,
+    };
+    let color = std::io::stderr().is_terminal() && output::colors_allowed();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_ansi(color)
+        .with_target(verbose > 0)
+        .without_time()
+        .init();
+}

@@ -1,0 +1,214 @@
+//! `attend attendium ...` end to end: a login completed by following the printed URL as
+//! a browser would, tokens refreshed after expiry, GraphQL calls, logout, and the
+//! self-completing flow of `--sandbox`.
+
+// Test helpers outside #[test] functions unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{AttendiumServer, attend, closed_port};
+use predicates::prelude::PredicateBooleanExt;
+use predicates::str::contains;
+use sandbox::attendium::{AttendiumConfig, DEFAULT_USER_ID};
+use serde_json::Value;
+
+/// Logs in with `--no-browser`, playing the browser: reads the URL from stderr, asks for
+/// it, and follows the redirect to the loopback listener.
+fn login(server: &AttendiumServer, store: &std::path::Path) {
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
+        .args(["attendium", "login", "--no-browser", "--timeout", "60"])
+        .arg("--issuer")
+        .arg(server.server.issuer())
+        .arg("--store")
+        .arg(store)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL was printed"
+        );
+        if let Some(start) = line.find("http") {
+            let candidate = line[start..].trim();
+            if candidate.contains("/authorize") {
+                break candidate.to_owned();
+            }
+        }
+    };
+    let transport = common::transport();
+    server.rt.block_on(async {
+        let get = |u: &str| http::Request::get(u).body(Bytes::new()).unwrap();
+        let answer = transport.send(get(&url)).await.unwrap();
+        assert!(answer.status().is_redirection(), "{}", answer.status());
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        let callback = transport.send(get(&location)).await.unwrap();
+        assert!(callback.status().is_success(), "{}", callback.status());
+    });
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "login failed: {rest}");
+    assert!(rest.contains("Logged in"), "{rest}");
+}
+
+fn attendium(server: &AttendiumServer, store: &std::path::Path) -> assert_cmd::Command {
+    let mut cmd = attend();
+    cmd.arg("attendium")
+        .env("ATTENDIUM_ISSUER", server.server.issuer())
+        .env("ATTEND_STORE", store);
+    cmd
+}
+
+fn token(server: &AttendiumServer, store: &std::path::Path) -> String {
+    let out = attendium(server, store).arg("token").assert().success();
+    String::from_utf8(out.get_output().stdout.clone())
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn login_with_no_browser_then_token_whoami_query_and_logout() {
+    let server = AttendiumServer::start(AttendiumConfig::new());
+    let store = tempfile::tempdir().unwrap();
+    login(&server, store.path());
+    assert_eq!(server.server.registrations(), 1);
+
+    // The session persists: another process prints the same valid token.
+    let first = token(&server, store.path());
+    assert!(server.server.access_token_active(&first));
+    assert_eq!(token(&server, store.path()), first);
+    assert_eq!(server.server.refreshes(), 0);
+
+    attendium(&server, store.path())
+        .arg("whoami")
+        .assert()
+        .success()
+        .stdout(contains(DEFAULT_USER_ID))
+        .stderr(contains(first.as_str()).not());
+
+    let answer = attendium(&server, store.path())
+        .args(["query", "-"])
+        .write_stdin("query { me { id } }")
+        .assert()
+        .success();
+    let answer: Value = serde_json::from_slice(&answer.get_output().stdout).unwrap();
+    assert_eq!(answer["data"]["me"]["id"], DEFAULT_USER_ID);
+
+    attendium(&server, store.path())
+        .arg("logout")
+        .assert()
+        .success()
+        .stderr(contains("revoked"));
+    assert!(!server.server.access_token_active(&first));
+    attendium(&server, store.path())
+        .arg("token")
+        .assert()
+        .code(3)
+        .stderr(contains("attend attendium login"));
+}
+
+#[test]
+fn token_after_expiry_is_refreshed() {
+    let server = AttendiumServer::start(AttendiumConfig::new());
+    let store = tempfile::tempdir().unwrap();
+    login(&server, store.path());
+    let first = token(&server, store.path());
+
+    // Make the stored access token expired, as it is an hour later.
+    let path = store.path().join("session.json");
+    let mut session: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    session["expires_at"] = Value::from(1_000_000_000u64);
+    std::fs::write(&path, serde_json::to_vec(&session).unwrap()).unwrap();
+
+    let second = token(&server, store.path());
+    assert_ne!(second, first);
+    assert_eq!(server.server.refreshes(), 1);
+    assert!(server.server.access_token_active(&second));
+    // The refreshed session was stored: no second refresh.
+    assert_eq!(token(&server, store.path()), second);
+    assert_eq!(server.server.refreshes(), 1);
+}
+
+#[test]
+fn not_logged_in_is_an_authentication_error() {
+    let server = AttendiumServer::start(AttendiumConfig::new());
+    let store = tempfile::tempdir().unwrap();
+    attendium(&server, store.path())
+        .arg("whoami")
+        .assert()
+        .code(3)
+        .stderr(contains("attend attendium login"));
+}
+
+#[test]
+fn a_dead_issuer_is_a_network_error() {
+    let store = tempfile::tempdir().unwrap();
+    attend()
+        .args(["attendium", "login", "--no-browser", "--timeout", "5"])
+        .arg("--issuer")
+        .arg(format!("http://127.0.0.1:{}", closed_port()))
+        .arg("--store")
+        .arg(store.path())
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .code(5);
+}
+
+#[test]
+fn with_the_sandbox_login_completes_by_itself() {
+    attend()
+        .args(["--sandbox", "attendium", "login", "--no-browser"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .stderr(contains("Logged in"));
+}
+
+#[test]
+fn with_the_sandbox_whoami_logs_in_first() {
+    attend()
+        .args(["--sandbox", "attendium", "whoami"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout(contains(DEFAULT_USER_ID));
+}
+
+#[test]
+fn with_the_sandbox_token_prints_a_token_and_nothing_else() {
+    let out = attend()
+        .args(["--sandbox", "attendium", "token"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert_eq!(stdout.lines().count(), 1);
+    assert!(stdout.trim().len() >= 16);
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        !stderr.contains(stdout.trim()),
+        "the token is printed on stdout only"
+    );
+}
+
+#[test]
+fn query_variables_must_be_name_equals_value() {
+    attend()
+        .args(["--sandbox", "attendium", "query", "-", "--var", "oops"])
+        .write_stdin("query { me { id } }")
+        .assert()
+        .code(2)
+        .stderr(contains("NAME=VALUE"));
+}

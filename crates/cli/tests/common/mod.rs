@@ -1,0 +1,163 @@
+//! What the end-to-end tests share: sandboxes on a background runtime, and the binary
+//! with a clean environment.
+
+// Each test binary uses some of these; a failure in them is the test failing.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::net::TcpListener as StdListener;
+use std::sync::Arc;
+
+use assert_cmd::Command;
+use sandbox::Sandbox;
+use sandbox::attendium::{Attendium, AttendiumConfig};
+use sandbox::communico::CommunicoConfig;
+use serde_json::Value;
+use tokio::runtime::Runtime;
+
+/// A runtime that keeps serving while the test blocks on the binary.
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// The binary, with no Communico, Attendium or color settings inherited from the
+/// environment of whoever runs the tests.
+pub fn attend() -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("attend"));
+    for var in [
+        "COMMUNICO_CLIENT_KEY",
+        "COMMUNICO_CLIENT_SECRET",
+        "COMMUNICO_BASE_URL",
+        "ATTENDIUM_ISSUER",
+        "ATTENDIUM_API_URL",
+        "ATTEND_STORE",
+        "ATTEND_HTTP",
+        "RUST_LOG",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+/// A Communico sandbox and the environment pointing the binary at it.
+pub struct CommunicoServer {
+    pub rt: Runtime,
+    pub sandbox: Sandbox,
+}
+
+impl CommunicoServer {
+    pub fn start(config: CommunicoConfig) -> Self {
+        let rt = runtime();
+        let sandbox = rt
+            .block_on(Sandbox::builder().communico(config).start())
+            .unwrap();
+        Self { rt, sandbox }
+    }
+
+    pub fn communico(&self) -> &sandbox::communico::CommunicoSandbox {
+        self.sandbox.communico().unwrap()
+    }
+
+    /// `attend communico ...` against this sandbox with its credentials.
+    pub fn attend(&self) -> Command {
+        let c = self.communico();
+        let mut cmd = attend();
+        cmd.env("COMMUNICO_BASE_URL", c.base_url())
+            .env("COMMUNICO_CLIENT_KEY", c.key())
+            .env("COMMUNICO_CLIENT_SECRET", c.secret());
+        cmd
+    }
+
+    /// What a library client gets for the same events query: the expected output.
+    pub fn expected_events(&self, query: communico::EventQuery) -> Vec<Value> {
+        use futures_util::TryStreamExt;
+        let c = self.communico();
+        let client = communico::Client::builder()
+            .base_url(c.base_url())
+            .credentials(c.key(), communico::ClientSecret::new(c.secret()))
+            .build()
+            .unwrap();
+        self.rt.block_on(async {
+            let events: Vec<communico::Event> =
+                client.events(query).unwrap().try_collect().await.unwrap();
+            events
+                .iter()
+                .map(|e| serde_json::to_value(e).unwrap())
+                .collect()
+        })
+    }
+}
+
+/// An Attendium sandbox on its own port.
+pub struct AttendiumServer {
+    pub rt: Runtime,
+    pub server: Attendium,
+}
+
+impl AttendiumServer {
+    pub fn start(config: AttendiumConfig) -> Self {
+        let rt = runtime();
+        let server = rt.block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let issuer =
+                url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+            let server = Attendium::new(config, issuer).unwrap();
+            let router = server.router();
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            server
+        });
+        Self { rt, server }
+    }
+}
+
+/// A port nothing listens on.
+pub fn closed_port() -> u16 {
+    let listener = StdListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A server that answers every request with an HTML page, as a misconfigured proxy does.
+pub fn html_server(rt: &Runtime) -> String {
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let _ = socket.read(&mut buf).await;
+                let body = "<!DOCTYPE html><html><body><h1>Welcome to nginx!</h1></body></html>";
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Parses ndjson output.
+pub fn ndjson(stdout: &[u8]) -> Vec<Value> {
+    std::str::from_utf8(stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The transport the tests use to play the browser.
+pub fn transport() -> Arc<dyn auth_core::HttpTransport> {
+    Arc::new(http_reqwest::ReqwestTransport::new().unwrap())
+}

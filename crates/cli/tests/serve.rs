@@ -1,0 +1,84 @@
+//! `attend sandbox serve`: other programs (here, the binary itself) use the printed URLs
+//! and demo credentials.
+
+// Test helpers outside #[test] functions unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::attend;
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn serve_prints_urls_and_credentials_that_work() {
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
+        .args([
+            "sandbox",
+            "serve",
+            "--events",
+            "300",
+            "--from",
+            "2024-05-01",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().unwrap();
+    let mut settings = std::collections::HashMap::new();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some((name, value)) = line.trim().split_once('=') {
+            settings.insert(name.to_owned(), value.to_owned());
+        }
+        if line.contains("ATTENDIUM_API_URL") {
+            break;
+        }
+    }
+    for name in [
+        "COMMUNICO_BASE_URL",
+        "COMMUNICO_CLIENT_KEY",
+        "COMMUNICO_CLIENT_SECRET",
+        "ATTENDIUM_ISSUER",
+    ] {
+        assert!(settings.contains_key(name), "{name} not printed");
+    }
+    let out = attend()
+        .envs(&settings)
+        .args([
+            "communico",
+            "events",
+            "--from",
+            "2024-05-01",
+            "--to",
+            "2024-05-03",
+            "--format",
+            "ndjson",
+        ])
+        .assert()
+        .success();
+    let events = common::ndjson(&out.get_output().stdout);
+    assert!(events.len() > 30);
+
+    let store = tempfile::tempdir().unwrap();
+    attend()
+        .envs(&settings)
+        .env("ATTEND_STORE", store.path())
+        .args(["attendium", "whoami"])
+        .assert()
+        .code(3);
+    drop(server);
+}
