@@ -188,14 +188,21 @@ fn auth_failure_kind(error: &auth_core::Error) -> Kind {
 }
 
 fn network(error: &auth_core::TransportError, base: &str) -> Failure {
-    let hint = match error.kind() {
-        TransportErrorKind::Connect => {
-            format!("check that {base} is the right address and reachable, then try again")
+    let (what, next) = match error.kind() {
+        TransportErrorKind::Connect => (
+            format!("could not connect to {base}"),
+            "check the address and the network, then try again",
+        ),
+        TransportErrorKind::Timeout => {
+            (format!("{base} did not answer in time"), "try again later")
         }
-        TransportErrorKind::Timeout => "try again later".to_owned(),
-        _ => format!("check that {base} is the right address, then try again"),
+        _ => (
+            format!("the exchange with {base} failed"),
+            "check the address, then try again",
+        ),
     };
-    Failure::new(Kind::Network, format!("{error} ({base})")).next(hint)
+    // The transport's message says why (refused, DNS, TLS); it carries no credentials.
+    Failure::new(Kind::Network, format!("{what} ({error})")).next(next)
 }
 
 impl From<io::Error> for Failure {

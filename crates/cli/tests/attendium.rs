@@ -212,3 +212,13 @@ fn query_variables_must_be_name_equals_value() {
         .code(2)
         .stderr(contains("NAME=VALUE"));
 }
+
+#[test]
+fn whoami_works_over_the_hyper_backend_too() {
+    attend()
+        .args(["--http", "hyper", "--sandbox", "attendium", "whoami"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout(contains(DEFAULT_USER_ID));
+}

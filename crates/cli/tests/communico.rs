@@ -8,6 +8,7 @@ mod common;
 
 use common::{CommunicoServer, attend, closed_port, html_server, ndjson};
 use communico::{EventField, EventQuery, date};
+use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use sandbox::communico::CommunicoConfig;
 use serde_json::Value;
@@ -586,4 +587,27 @@ fn help_documents_the_exit_codes() {
     attend().assert().code(2);
 }
 
-use predicates::prelude::PredicateBooleanExt;
+#[test]
+fn verbose_logs_go_to_stderr_and_data_stays_clean_on_stdout() {
+    let s = server();
+    let out = s
+        .attend()
+        .args([
+            "-v",
+            "communico",
+            "events",
+            "--from",
+            FROM,
+            "--to",
+            FROM,
+            "--format",
+            "ndjson",
+        ])
+        .assert()
+        .success();
+    let output = out.get_output();
+    assert!(String::from_utf8_lossy(&output.stderr).contains("events written"));
+    // Every stdout line is still an event.
+    assert!(!ndjson(&output.stdout).is_empty());
+    assert!(!String::from_utf8_lossy(&output.stderr).contains(s.communico().secret()));
+}
