@@ -222,3 +222,33 @@ fn whoami_works_over_the_hyper_backend_too() {
         .success()
         .stdout(contains(DEFAULT_USER_ID));
 }
+
+#[test]
+fn an_unreadable_query_file_is_an_io_error() {
+    attend()
+        .args([
+            "--sandbox",
+            "attendium",
+            "query",
+            "/nonexistent/query.graphql",
+        ])
+        .assert()
+        .code(6)
+        .stderr(contains("/nonexistent/query.graphql"));
+}
+
+#[test]
+fn a_store_that_is_not_a_directory_is_an_io_error() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    attend()
+        .args([
+            "attendium",
+            "token",
+            "--issuer",
+            "http://127.0.0.1:9",
+            "--store",
+        ])
+        .arg(file.path())
+        .assert()
+        .code(6);
+}

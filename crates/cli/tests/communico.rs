@@ -611,3 +611,58 @@ fn verbose_logs_go_to_stderr_and_data_stays_clean_on_stdout() {
     assert!(!ndjson(&output.stdout).is_empty());
     assert!(!String::from_utf8_lossy(&output.stderr).contains(s.communico().secret()));
 }
+
+#[test]
+fn no_progress_bar_or_other_noise_on_stderr_off_a_terminal() {
+    let s = server();
+    let out = s
+        .attend()
+        .args([
+            "communico",
+            "events",
+            "--from",
+            FROM,
+            "--to",
+            TO,
+            "--format",
+            "csv",
+        ])
+        .assert()
+        .success();
+    assert!(out.get_output().stderr.is_empty());
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
+        .args([
+            "--sandbox",
+            "communico",
+            "events",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-12-31",
+            "--format",
+            "ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('{'));
+    // The reader is gone (as with `| head -1`): stdout is closed.
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{:?}", output.status);
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

@@ -82,3 +82,33 @@ fn serve_prints_urls_and_credentials_that_work() {
         .code(3);
     drop(server);
 }
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_stops_the_server_cleanly() {
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
+        .args(["sandbox", "serve", "--events", "10"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Server(child);
+    let stdout = server.0.stdout.take().unwrap();
+    // Wait until it serves (the banner is printed once the port is bound).
+    let banner: Vec<String> = BufReader::new(stdout)
+        .lines()
+        .map(Result::unwrap)
+        .take_while(|l| !l.contains("ATTENDIUM_API_URL"))
+        .collect();
+    assert!(banner.iter().any(|l| l.contains("COMMUNICO_BASE_URL=")));
+    let status = Command::new("kill")
+        .args(["-INT", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("Sandbox stopped"), "{stderr}");
+}
