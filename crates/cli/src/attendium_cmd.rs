@@ -22,6 +22,14 @@ const SANDBOX_LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// The query `whoami` sends.
 const WHOAMI_QUERY: &str = "query Me { me { id } }";
 
+/// Whether a login prints its authorization URL: always when a person must open it;
+/// not when the sandbox completes a login that another command needed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UrlShown {
+    Shown,
+    Hidden,
+}
+
 /// Where the commands point, and whether logins complete by themselves.
 struct Session {
     auth: AttendiumAuth,
@@ -81,7 +89,7 @@ pub(crate) async fn run(
         auto_login: use_sandbox,
     };
     match args.command {
-        AttendiumCommand::Login(l) => session.login(&l).await,
+        AttendiumCommand::Login(l) => session.login(&l, UrlShown::Shown).await,
         AttendiumCommand::Whoami => session.whoami().await,
         AttendiumCommand::Query(q) => session.query(&q).await,
         AttendiumCommand::Token => session.print_token().await,
@@ -104,7 +112,7 @@ impl Session {
         Failure::attendium(error, &self.issuer)
     }
 
-    async fn login(&self, args: &LoginArgs) -> Result<(), Failure> {
+    async fn login(&self, args: &LoginArgs, shown: UrlShown) -> Result<(), Failure> {
         let mut options = LoginOptions::default();
         if let Some(port) = args.port {
             options = options.with_port(port);
@@ -118,11 +126,21 @@ impl Session {
             .await
             .map_err(|e| self.fail(e))?;
         let url = login.authorization_url().clone();
-        eprintln!(
-            "To log in to {}, open this URL in a browser:\n\n  {url}\n",
-            self.issuer
-        );
+        // The URL carries the login's `state`: it is shown to the person who must open
+        // it, and to no one else (never logged).
+        match shown {
+            UrlShown::Shown => eprintln!(
+                "To log in to {}, open this URL in a browser:\n\n  {url}\n",
+                self.issuer
+            ),
+            UrlShown::Hidden => eprintln!("Logging in to the sandbox at {}…", self.issuer),
+        }
         let timeout = if self.auto_login {
+            if shown == UrlShown::Shown {
+                eprintln!(
+                    "(The sandbox approves logins as its demo user: following the URL here.)"
+                );
+            }
             let transport = self.transport.clone();
             let url = url.clone();
             tokio::spawn(async move {
@@ -162,7 +180,7 @@ impl Session {
                     scope: Vec::new(),
                     timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
                 };
-                self.login(&login).await
+                self.login(&login, UrlShown::Hidden).await
             }
             Err(e) => Err(self.fail(e)),
         }

@@ -201,6 +201,8 @@ fn with_the_sandbox_token_prints_a_token_and_nothing_else() {
         !stderr.contains(stdout.trim()),
         "the token is printed on stdout only"
     );
+    // No URL either: nobody needs to open it, and it carries the login's state.
+    assert!(!stderr.contains("state="), "{stderr}");
 }
 
 #[test]
