@@ -52,7 +52,9 @@ pub use token::{Token, TokenParseOptions, TokenType};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError, TransportErrorKind};
 
 // Re-exports of the cache, store and retry layer.
-// (token_cache, store, retry)
+pub use retry::{Retry, RetryPolicy};
+pub use store::{FileStore, MemoryStore, TokenStore};
+pub use token_cache::{CachingProvider, CachingProviderBuilder};
 
 // Re-exports of the grants.
 // (grant, pkce, callback, registration, discovery, revocation)

@@ -1,1 +1,666 @@
-//! (in progress)
+//! A transport that sends again what failed for a reason that may pass.
+//!
+//! [`Retry`] wraps any [`HttpTransport`] and is one itself. It retries
+//!
+//! - transport failures that say a retry can help ([`TransportError::is_retryable`]:
+//!   connection failures and timeouts), and
+//! - answers `429 Too Many Requests`, `502 Bad Gateway`, `503 Service Unavailable` and
+//!   `504 Gateway Timeout`,
+//!
+//! but only for requests that may be sent twice: those whose [`RequestOptions`] mark them
+//! [`Idempotency::Retryable`] (a client-credentials token request), or that are left to
+//! [`Idempotency::FromMethod`] and use an idempotent method. A code exchange or a
+//! rotating refresh is marked [`Idempotency::Never`] and is sent exactly once.
+//!
+//! Between attempts it waits as the server asked (`Retry-After`, in seconds or as an
+//! HTTP date, RFC 9110 §10.2.3), capped, or else an exponential backoff with full jitter
+//! (a uniformly random delay between zero and the exponential bound), so that many
+//! clients failing together do not come back together. After the last attempt the last
+//! answer is returned as it is (a `503` is still a response) or the last transport error.
+//!
+//! [`Idempotency::Retryable`]: crate::transport::Idempotency::Retryable
+//! [`Idempotency::FromMethod`]: crate::transport::Idempotency::FromMethod
+//! [`Idempotency::Never`]: crate::transport::Idempotency::Never
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use http::StatusCode;
+
+use crate::clock::{Clock, Sleep, SystemClock};
+use crate::transport::{HttpRequest, HttpResponse, HttpTransport, RequestOptions, TransportError};
+
+/// How often and how long [`Retry`] tries.
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_core::RetryPolicy;
+///
+/// let policy = RetryPolicy::default()
+///     .with_max_attempts(5)
+///     .with_base_backoff(Duration::from_millis(100));
+/// assert_eq!(policy.max_backoff, Duration::from_secs(10));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RetryPolicy {
+    /// Attempts in all, the first one included (3 by default). `1` disables retrying.
+    pub max_attempts: u32,
+    /// The backoff bound after the first failure; it doubles after each further one
+    /// (200 ms by default).
+    pub base_backoff: Duration,
+    /// The largest backoff bound (10 s by default).
+    pub max_backoff: Duration,
+    /// The longest wait a `Retry-After` header can impose (60 s by default); a longer
+    /// one is shortened to this.
+    pub max_retry_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 3,
+            base_backoff: Duration::from_millis(200),
+            max_backoff: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Sets the number of attempts in all (at least 1 is always made).
+    #[must_use]
+    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
+    /// Sets the backoff bound after the first failure.
+    #[must_use]
+    pub fn with_base_backoff(mut self, base: Duration) -> Self {
+        self.base_backoff = base;
+        self
+    }
+
+    /// Sets the largest backoff bound.
+    #[must_use]
+    pub fn with_max_backoff(mut self, max: Duration) -> Self {
+        self.max_backoff = max;
+        self
+    }
+
+    /// Sets the longest wait a `Retry-After` header can impose.
+    #[must_use]
+    pub fn with_max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// The upper bound of the backoff after `failures` failed attempts (1 or more):
+    /// `base * 2^(failures - 1)`, at most [`max_backoff`](Self::max_backoff).
+    pub fn backoff_bound(&self, failures: u32) -> Duration {
+        let doublings = failures.saturating_sub(1).min(31);
+        self.base_backoff
+            .checked_mul(1 << doublings)
+            .unwrap_or(self.max_backoff)
+            .min(self.max_backoff)
+    }
+}
+
+/// Retries failed requests that are safe to repeat; see the [module documentation](self).
+///
+/// ```
+/// use std::sync::Arc;
+/// use auth_core::clock::{sleep_fn, Sleep};
+/// use auth_core::transport::{from_fn, HttpRequest, HttpTransport};
+/// use auth_core::{Retry, RetryPolicy};
+///
+/// let inner = from_fn(|_request: HttpRequest| async {
+///     Ok(http::Response::new(bytes::Bytes::from_static(b"ok")))
+/// });
+/// // With tokio: `Box::pin(tokio::time::sleep(d))`.
+/// let sleep: Arc<dyn Sleep> = Arc::new(sleep_fn(|_d| Box::pin(async {})));
+/// let transport = Retry::new(inner, sleep).with_policy(RetryPolicy::default().with_max_attempts(4));
+/// # let _: &dyn HttpTransport = &transport;
+/// ```
+pub struct Retry<T> {
+    inner: T,
+    sleep: Arc<dyn Sleep>,
+    clock: Arc<dyn Clock>,
+    policy: RetryPolicy,
+}
+
+impl<T> fmt::Debug for Retry<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Retry")
+            .field("policy", &self.policy)
+            .field("clock", &self.clock)
+            .field("sleep", &self.sleep)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> Retry<T> {
+    /// Wraps `inner`, waiting between attempts with `sleep`, with the default policy and
+    /// the system clock.
+    pub fn new(inner: T, sleep: Arc<dyn Sleep>) -> Self {
+        Self {
+            inner,
+            sleep,
+            clock: Arc::new(SystemClock),
+            policy: RetryPolicy::default(),
+        }
+    }
+
+    /// Replaces the policy.
+    #[must_use]
+    pub fn with_policy(mut self, policy: RetryPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Replaces the clock, which turns a `Retry-After` date into a delay.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The policy in use.
+    pub fn policy(&self) -> &RetryPolicy {
+        &self.policy
+    }
+
+    /// The wrapped transport.
+    pub fn inner(&self) -> &T {
+        &self.inner
+    }
+
+    /// How long to wait before attempt `failures + 1`, given the last answer.
+    fn delay(&self, failures: u32, response: Option<&HttpResponse>) -> Duration {
+        let requested = response.and_then(|r| retry_after(r, self.clock.now()));
+        match requested {
+            Some(delay) => delay.min(self.policy.max_retry_after),
+            None => full_jitter(self.policy.backoff_bound(failures)),
+        }
+    }
+}
+
+/// Statuses that say "not now" rather than "not this": RFC 9110 §15.6 and RFC 6585 §4.
+fn is_retryable_status(status: StatusCode) -> bool {
+    matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    )
+}
+
+/// The delay a `Retry-After` header asks for (RFC 9110 §10.2.3): delta-seconds, or an
+/// HTTP date (a date in the past means "now"). `None` if absent or unreadable.
+fn retry_after(response: &HttpResponse, now: SystemTime) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for a u64 is "a very long time": the cap applies.
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// A uniformly random duration between zero and `bound` ("full jitter").
+fn full_jitter(bound: Duration) -> Duration {
+    let bound_nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX);
+    if bound_nanos == 0 {
+        return Duration::ZERO;
+    }
+    match getrandom::u64() {
+        Ok(random) => Duration::from_nanos(random % bound_nanos.saturating_add(1)),
+        // Without randomness, wait the whole bound: still bounded, only less spread.
+        Err(_) => bound,
+    }
+}
+
+#[async_trait]
+impl<T: HttpTransport> HttpTransport for Retry<T> {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let idempotency = RequestOptions::of(&request).idempotency;
+        if self.policy.max_attempts <= 1 || !idempotency.allows_retry(request.method()) {
+            return self.inner.send(request).await;
+        }
+        // `http::Request<Bytes>` clones cheaply: the body is reference-counted, and the
+        // extensions (our `RequestOptions` among them) come along.
+        let mut failures = 0;
+        loop {
+            let attempt = failures + 1;
+            let last = attempt >= self.policy.max_attempts;
+            let result = self.inner.send(request.clone()).await;
+            let reason = match &result {
+                Ok(response) if is_retryable_status(response.status()) => {
+                    response.status().as_str().to_owned()
+                }
+                Err(error) if error.is_retryable() => error.kind().to_string(),
+                _ => return result,
+            };
+            if last {
+                tracing::debug!(
+                    method = %request.method(),
+                    host = request.uri().host().unwrap_or(""),
+                    path = request.uri().path(),
+                    attempts = attempt,
+                    reason,
+                    "giving up"
+                );
+                return result;
+            }
+            failures += 1;
+            let delay = self.delay(failures, result.as_ref().ok());
+            tracing::debug!(
+                method = %request.method(),
+                host = request.uri().host().unwrap_or(""),
+                path = request.uri().path(),
+                attempt,
+                reason,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "retrying"
+            );
+            drop(result);
+            self.sleep.sleep(delay).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::{ManualClock, SleepFuture};
+    use crate::transport::{Idempotency, TransportErrorKind, from_fn};
+    use bytes::Bytes;
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    /// Records every requested delay and returns at once.
+    #[derive(Debug, Default)]
+    struct RecordingSleep(Mutex<Vec<Duration>>);
+
+    impl Sleep for RecordingSleep {
+        fn sleep(&self, duration: Duration) -> SleepFuture {
+            self.0.lock().unwrap().push(duration);
+            Box::pin(async {})
+        }
+    }
+
+    impl RecordingSleep {
+        fn delays(&self) -> Vec<Duration> {
+            self.0.lock().unwrap().clone()
+        }
+    }
+
+    type Answer = Result<HttpResponse, TransportError>;
+
+    fn status(code: u16) -> Answer {
+        Ok(http::Response::builder()
+            .status(code)
+            .body(Bytes::from(format!("answer {code}")))
+            .unwrap())
+    }
+
+    fn status_with_retry_after(code: u16, retry_after: &str) -> Answer {
+        Ok(http::Response::builder()
+            .status(code)
+            .header("retry-after", retry_after)
+            .body(Bytes::new())
+            .unwrap())
+    }
+
+    fn connect_error() -> Answer {
+        Err(TransportError::new(TransportErrorKind::Connect, "refused"))
+    }
+
+    /// A fake server that gives the scripted answers in order (the last one forever) and
+    /// records what it received.
+    struct Script {
+        answers: Mutex<VecDeque<Answer>>,
+        received: Mutex<Vec<(http::Method, String, Bytes, RequestOptions)>>,
+    }
+
+    impl Script {
+        fn new(answers: Vec<Answer>) -> Arc<Self> {
+            Arc::new(Self {
+                answers: Mutex::new(answers.into()),
+                received: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn sends(&self) -> usize {
+            self.received.lock().unwrap().len()
+        }
+    }
+
+    fn harness(
+        answers: Vec<Answer>,
+        policy: RetryPolicy,
+    ) -> (Retry<impl HttpTransport>, Arc<Script>, Arc<RecordingSleep>) {
+        let script = Script::new(answers);
+        let sleep = Arc::new(RecordingSleep::default());
+        let inner = from_fn({
+            let script = script.clone();
+            move |req: HttpRequest| {
+                let script = script.clone();
+                async move {
+                    script.received.lock().unwrap().push((
+                        req.method().clone(),
+                        req.uri().to_string(),
+                        req.body().clone(),
+                        RequestOptions::of(&req),
+                    ));
+                    let mut answers = script.answers.lock().unwrap();
+                    if answers.len() > 1 {
+                        answers.pop_front().unwrap()
+                    } else {
+                        answers.front().cloned().unwrap()
+                    }
+                }
+            }
+        });
+        let retry = Retry::new(inner, sleep.clone()).with_policy(policy);
+        (retry, script, sleep)
+    }
+
+    fn get() -> HttpRequest {
+        http::Request::get("https://api.example/events?key=SECRET")
+            .body(Bytes::new())
+            .unwrap()
+    }
+
+    fn post(idempotency: Idempotency) -> HttpRequest {
+        let mut req = http::Request::post("https://auth.example/token")
+            .body(Bytes::from_static(b"grant_type=client_credentials"))
+            .unwrap();
+        RequestOptions::default()
+            .with_idempotency(idempotency)
+            .apply(&mut req);
+        req
+    }
+
+    #[tokio::test]
+    async fn retryable_failures_are_retried_up_to_the_attempt_limit() {
+        // (answers, expected sends, expected final status or None for an error)
+        let cases: Vec<(&str, Vec<Answer>, usize, Option<u16>)> = vec![
+            ("success at once", vec![status(200)], 1, Some(200)),
+            (
+                "503 then success",
+                vec![status(503), status(200)],
+                2,
+                Some(200),
+            ),
+            (
+                "429 then 502 then success",
+                vec![status(429), status(502), status(200)],
+                3,
+                Some(200),
+            ),
+            (
+                "504 always: last response returned",
+                vec![status(504)],
+                3,
+                Some(504),
+            ),
+            (
+                "connect error then success",
+                vec![connect_error(), status(200)],
+                2,
+                Some(200),
+            ),
+            (
+                "connect error always: last error returned",
+                vec![connect_error()],
+                3,
+                None,
+            ),
+            (
+                "500 is not retried",
+                vec![status(500), status(200)],
+                1,
+                Some(500),
+            ),
+            (
+                "400 is not retried",
+                vec![status(400), status(200)],
+                1,
+                Some(400),
+            ),
+            (
+                "an oversized body is not retried",
+                vec![Err(TransportError::body_too_large(10)), status(200)],
+                1,
+                None,
+            ),
+        ];
+        for (name, answers, sends, outcome) in cases {
+            let (retry, script, sleep) = harness(answers, RetryPolicy::default());
+            let result = retry.send(get()).await;
+            assert_eq!(script.sends(), sends, "{name}");
+            assert_eq!(sleep.delays().len(), sends - 1, "{name}");
+            match (outcome, result) {
+                (Some(code), Ok(response)) => assert_eq!(response.status(), code, "{name}"),
+                (None, Err(_)) => {}
+                (want, got) => panic!("{name}: wanted {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_last_response_is_returned_with_its_body() {
+        let (retry, _, _) = harness(vec![status(503)], RetryPolicy::default());
+        let response = retry.send(get()).await.unwrap();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.body(), "answer 503");
+    }
+
+    #[tokio::test]
+    async fn every_attempt_sends_the_same_request() {
+        let (retry, script, _) = harness(
+            vec![status(503), status(503), status(200)],
+            RetryPolicy::default(),
+        );
+        retry.send(post(Idempotency::Retryable)).await.unwrap();
+        let received = script.received.lock().unwrap();
+        assert_eq!(received.len(), 3);
+        for (method, uri, body, options) in received.iter() {
+            assert_eq!(method, http::Method::POST);
+            assert_eq!(uri, "https://auth.example/token");
+            assert_eq!(body, "grant_type=client_credentials");
+            assert_eq!(options.idempotency, Idempotency::Retryable);
+        }
+    }
+
+    #[tokio::test]
+    async fn only_requests_that_may_be_repeated_are_retried() {
+        // (request, expected sends)
+        let cases = [
+            ("GET by method", get(), 3),
+            ("POST by method", post(Idempotency::FromMethod), 1),
+            (
+                "POST marked retryable (client credentials)",
+                post(Idempotency::Retryable),
+                3,
+            ),
+            (
+                "POST marked never (code exchange, rotating refresh)",
+                post(Idempotency::Never),
+                1,
+            ),
+            (
+                "GET marked never",
+                {
+                    let mut g = get();
+                    RequestOptions::default()
+                        .with_idempotency(Idempotency::Never)
+                        .apply(&mut g);
+                    g
+                },
+                1,
+            ),
+        ];
+        for (name, request, sends) in cases {
+            for answer in [status(503), connect_error()] {
+                let (retry, script, _) = harness(vec![answer], RetryPolicy::default());
+                let _ = retry.send(request.clone()).await;
+                assert_eq!(script.sends(), sends, "{name}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_code_exchange_is_never_retried() {
+        let url = url::Url::parse("https://auth.example/token").unwrap();
+        let request = crate::client_auth::form_post(
+            &url,
+            None,
+            &[("grant_type", "authorization_code"), ("code", "c")],
+            Idempotency::Never,
+        )
+        .unwrap();
+        let (retry, script, sleep) = harness(vec![connect_error()], RetryPolicy::default());
+        assert!(retry.send(request).await.is_err());
+        assert_eq!(script.sends(), 1);
+        assert!(sleep.delays().is_empty());
+    }
+
+    #[tokio::test]
+    async fn one_attempt_disables_retrying() {
+        let policy = RetryPolicy::default().with_max_attempts(1);
+        let (retry, script, _) = harness(vec![status(503)], policy);
+        assert_eq!(retry.send(get()).await.unwrap().status(), 503);
+        assert_eq!(script.sends(), 1);
+        let policy = RetryPolicy::default().with_max_attempts(0);
+        let (retry, script, _) = harness(vec![status(503)], policy);
+        assert_eq!(retry.send(get()).await.unwrap().status(), 503);
+        assert_eq!(script.sends(), 1);
+    }
+
+    #[tokio::test]
+    async fn backoff_is_full_jitter_under_a_doubling_capped_bound() {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(8)
+            .with_base_backoff(Duration::from_millis(100))
+            .with_max_backoff(Duration::from_millis(1000));
+        let mut all = Vec::new();
+        for _ in 0..50 {
+            let (retry, _, sleep) = harness(vec![status(503)], policy);
+            retry.send(get()).await.unwrap();
+            let delays = sleep.delays();
+            assert_eq!(delays.len(), 7);
+            for (i, delay) in delays.iter().enumerate() {
+                let bound = [100, 200, 400, 800, 1000, 1000, 1000][i];
+                assert!(
+                    *delay <= Duration::from_millis(bound),
+                    "retry {i}: {delay:?}"
+                );
+            }
+            all.extend(delays);
+        }
+        // Jittered: 350 draws from [0, bound] are not all the same.
+        all.sort();
+        all.dedup();
+        assert!(all.len() > 300, "only {} distinct delays", all.len());
+    }
+
+    #[test]
+    fn backoff_bounds() {
+        let policy = RetryPolicy::default();
+        for (failures, ms) in [
+            (1, 200),
+            (2, 400),
+            (3, 800),
+            (6, 6400),
+            (7, 10_000),
+            (40, 10_000),
+        ] {
+            assert_eq!(
+                policy.backoff_bound(failures),
+                Duration::from_millis(ms),
+                "{failures}"
+            );
+        }
+        let huge = RetryPolicy::default()
+            .with_base_backoff(Duration::MAX)
+            .with_max_backoff(Duration::MAX);
+        assert_eq!(huge.backoff_bound(u32::MAX), Duration::MAX);
+        assert_eq!(full_jitter(Duration::ZERO), Duration::ZERO);
+        assert!(full_jitter(Duration::MAX) <= Duration::MAX);
+    }
+
+    #[tokio::test]
+    async fn retry_after_is_honoured_in_seconds_and_as_a_date_and_capped() {
+        let clock = ManualClock::default();
+        let now = clock.now();
+        let date = |secs: u64| httpdate::fmt_http_date(now + Duration::from_secs(secs));
+        // (Retry-After value, expected delay); the cap is 60 s.
+        let cases = [
+            ("7".to_owned(), Some(Duration::from_secs(7))),
+            (" 0 ".to_owned(), Some(Duration::ZERO)),
+            ("3600".to_owned(), Some(Duration::from_secs(60))),
+            (
+                "99999999999999999999999".to_owned(),
+                Some(Duration::from_secs(60)),
+            ),
+            (date(30), Some(Duration::from_secs(30))),
+            (date(86_400), Some(Duration::from_secs(60))),
+            (
+                httpdate::fmt_http_date(now - Duration::from_secs(30)),
+                Some(Duration::ZERO),
+            ),
+            // Unreadable: backoff instead, within the 200 ms bound.
+            ("soon".to_owned(), None),
+            ("-5".to_owned(), None),
+            ("1.5".to_owned(), None),
+        ];
+        for (value, expected) in cases {
+            for code in [429, 503] {
+                let (retry, _, sleep) = harness(
+                    vec![status_with_retry_after(code, &value), status(200)],
+                    RetryPolicy::default(),
+                );
+                let retry = retry.with_clock(Arc::new(clock.clone()));
+                assert_eq!(retry.send(get()).await.unwrap().status(), 200);
+                let delays = sleep.delays();
+                match expected {
+                    Some(delay) => assert_eq!(delays, vec![delay], "{value:?}"),
+                    None => assert!(delays[0] <= Duration::from_millis(200), "{value:?}"),
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn the_retry_after_cap_is_configurable() {
+        let policy = RetryPolicy::default().with_max_retry_after(Duration::from_secs(5));
+        let (retry, _, sleep) = harness(
+            vec![status_with_retry_after(429, "120"), status(200)],
+            policy,
+        );
+        retry.send(get()).await.unwrap();
+        assert_eq!(sleep.delays(), vec![Duration::from_secs(5)]);
+    }
+
+    #[test]
+    fn debug_shows_the_policy() {
+        let retry = Retry::new(
+            from_fn(|_req: HttpRequest| async { status(200) }),
+            Arc::new(RecordingSleep::default()),
+        );
+        let debug = format!("{retry:?}");
+        assert!(debug.contains("max_attempts: 3"), "{debug}");
+        assert_eq!(retry.policy(), &RetryPolicy::default());
+    }
+}
