@@ -126,7 +126,7 @@ pub(crate) struct OutputArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct EventsArgs {
-    /// The first day (YYYY-MM-DD).
+    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) from: Date,
     /// The last day, included (YYYY-MM-DD).
@@ -153,7 +153,8 @@ pub(crate) struct EventsArgs {
     /// Include private events.
     #[arg(long)]
     pub(crate) private: bool,
-    /// Optional members to include (comma-separated API names, e.g. ages,types,registration).
+    /// Optional members to include (comma-separated API names, e.g. ages,types,registration;
+    /// `all` for every one this tool knows).
     #[arg(long, value_delimiter = ',', value_name = "F,...")]
     pub(crate) fields: Vec<String>,
     /// Leave out canceled events, and rescheduled ones (their replacement is listed).
@@ -170,7 +171,7 @@ pub(crate) struct EventsArgs {
 pub(crate) struct EventArgs {
     /// The event's id.
     pub(crate) id: u64,
-    /// Optional members to include (comma-separated API names).
+    /// Optional members to include (comma-separated API names; `all` for every known one).
     #[arg(long, value_delimiter = ',', value_name = "F,...")]
     pub(crate) fields: Vec<String>,
     #[command(flatten)]
@@ -296,9 +297,25 @@ pub(crate) struct ServeArgs {
     pub(crate) from: Option<Date>,
 }
 
-/// A `YYYY-MM-DD` date that exists (`2016-11-31` does not).
+/// A `YYYY-MM-DD` date that exists (`2016-11-31` does not), or `today`, `tomorrow`, or
+/// `+N` (N days from today), the presets library sites use.
 fn parse_date(text: &str) -> Result<Date, String> {
-    communico::date(text).map_err(|_| format!("`{text}` is not a date: use YYYY-MM-DD"))
+    date_from(text, crate::embedded::today())
+}
+
+fn date_from(text: &str, today: Date) -> Result<Date, String> {
+    let bad = || format!("`{text}` is not a date: use YYYY-MM-DD, today, tomorrow or +N");
+    match text.trim() {
+        "today" => Ok(today),
+        "tomorrow" => today.tomorrow().map_err(|_| bad()),
+        relative if relative.starts_with('+') => {
+            let days: i32 = relative[1..].parse().map_err(|_| bad())?;
+            today
+                .checked_add(jiff::Span::new().try_days(days).map_err(|_| bad())?)
+                .map_err(|_| bad())
+        }
+        absolute => communico::date(absolute).map_err(|_| bad()),
+    }
 }
 
 #[cfg(test)]
@@ -314,8 +331,32 @@ mod tests {
     #[test]
     fn dates_must_exist() {
         assert!(parse_date("2024-02-29").is_ok());
-        for bad in ["2016-11-31", "2023-02-29", "2024-13-01", "yesterday", ""] {
+        for bad in [
+            "2016-11-31",
+            "2023-02-29",
+            "2024-13-01",
+            "yesterday",
+            "",
+            "+",
+            "+x",
+            "+99999999",
+        ] {
             assert!(parse_date(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn date_presets_count_from_today() {
+        let today = jiff::civil::date(2026, 12, 31);
+        let cases = [
+            ("today", jiff::civil::date(2026, 12, 31)),
+            ("tomorrow", jiff::civil::date(2027, 1, 1)),
+            ("+7", jiff::civil::date(2027, 1, 7)),
+            ("+0", today),
+            ("2026-02-03", jiff::civil::date(2026, 2, 3)),
+        ];
+        for (text, want) in cases {
+            assert_eq!(date_from(text, today), Ok(want), "{text}");
         }
     }
 }

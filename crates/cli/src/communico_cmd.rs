@@ -54,7 +54,7 @@ pub(crate) async fn run(
     match args.command {
         CommunicoCommand::Events(e) => events(&target, e, term).await,
         CommunicoCommand::Event(e) => {
-            let fields: Vec<EventField> = e.fields.iter().map(|f| EventField::parse(f)).collect();
+            let fields = event_fields(&e.fields);
             let event = target.client.event(e.id, &fields).await.map_err(fail)?;
             let format = e.output.format.unwrap_or_else(|| term.default_format());
             match format {
@@ -74,8 +74,13 @@ pub(crate) async fn run(
                 }
                 other => {
                     let out = io::BufWriter::new(io::stdout().lock());
-                    let mut w =
-                        EventWriter::begin(other, out, term, &e.fields, &uid_domain(&target.base))?;
+                    let mut w = EventWriter::begin(
+                        other,
+                        out,
+                        term,
+                        &field_names(&fields),
+                        &uid_domain(&target.base),
+                    )?;
                     w.event(&event)?;
                     w.finish()?;
                     Ok(())
@@ -188,7 +193,7 @@ fn event_query(args: &EventsArgs) -> EventQuery {
         .types(args.types.iter().cloned())
         .ages(args.ages.iter().cloned())
         .search_tags(args.tags.iter().cloned())
-        .fields(args.fields.iter().map(|f| EventField::parse(f)));
+        .fields(event_fields(&args.fields));
     if let Some(term) = &args.term {
         query = query.term(term.clone());
     }
@@ -196,6 +201,24 @@ fn event_query(args: &EventsArgs) -> EventQuery {
         query = query.visibility(Visibility::IncludePrivate);
     }
     query
+}
+
+/// The `--fields` names as fields; `all` stands for every field the library knows.
+fn event_fields(names: &[String]) -> Vec<EventField> {
+    let mut fields = Vec::new();
+    for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+        if name == "all" {
+            fields.extend(EventField::ALL.iter().cloned());
+        } else {
+            fields.push(EventField::parse(name));
+        }
+    }
+    fields
+}
+
+/// The CSV columns `--fields` adds, in the API's spelling.
+fn field_names(fields: &[EventField]) -> Vec<String> {
+    fields.iter().map(|f| f.as_str().to_owned()).collect()
 }
 
 fn reservation_query(args: ReservationsArgs) -> ReservationQuery {
@@ -232,8 +255,13 @@ async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(),
     let format = args.output.format.unwrap_or_else(|| term.default_format());
     let progress = Progress::new();
     let out = PagedStdout::new(progress.bar.clone());
-    let mut writer =
-        EventWriter::begin(format, out, term, &args.fields, &uid_domain(&target.base))?;
+    let mut writer = EventWriter::begin(
+        format,
+        out,
+        term,
+        &field_names(&event_fields(&args.fields)),
+        &uid_domain(&target.base),
+    )?;
     let mut written: u64 = 0;
     let mut hidden: u64 = 0;
     while let Some(event) = stream.try_next().await.map_err(fail)? {
@@ -346,6 +374,14 @@ impl Write for PagedStdout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn all_stands_for_every_known_field() {
+        let fields = event_fields(&["ages".into(), "all".into(), " ".into()]);
+        assert_eq!(fields[0], EventField::Ages);
+        assert_eq!(fields.len(), 1 + EventField::ALL.len());
+        assert_eq!(field_names(&fields[..1]), ["ages"]);
+    }
 
     #[test]
     fn uid_domains_come_from_the_base_url() {
