@@ -666,3 +666,35 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+#[test]
+fn one_event_as_a_table_is_a_member_per_line_and_as_ics_one_vevent() {
+    let s = server();
+    let id = s
+        .communico()
+        .published_event_ids(date(FROM).unwrap(), date(FROM).unwrap())[0];
+    let table = String::from_utf8(stdout_of(s.attend().args([
+        "communico",
+        "event",
+        &id.to_string(),
+        "--format",
+        "table",
+    ])))
+    .unwrap();
+    let id_line = table.lines().find(|l| l.starts_with("eventId")).unwrap();
+    assert!(id_line.ends_with(&id.to_string()));
+    assert!(table.lines().any(|l| l.starts_with("title")));
+    let ics = String::from_utf8(stdout_of(s.attend().args([
+        "communico",
+        "event",
+        &id.to_string(),
+        "--format",
+        "ics",
+    ])))
+    .unwrap();
+    let calendar = ical::IcalParser::new(ics.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(calendar.events.len(), 1);
+}
