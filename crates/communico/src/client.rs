@@ -551,4 +551,28 @@ mod tests {
             .unwrap_err();
         assert!(matches!(err, Error::InvalidConfig { .. }));
     }
+
+    #[cfg(feature = "reqwest")]
+    #[test]
+    fn the_reqwest_feature_supplies_a_transport_and_a_sleep() {
+        let client = Client::builder()
+            .credentials("key", ClientSecret::new("secret"))
+            .build()
+            .unwrap();
+        assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+    }
+
+    #[cfg(not(feature = "reqwest"))]
+    #[test]
+    fn without_the_reqwest_feature_retries_need_a_sleep() {
+        let transport = auth_core::transport::from_fn(|_req: HttpRequest| async {
+            Ok(http::Response::new(Bytes::new()))
+        });
+        let err = Client::builder()
+            .credentials("key", ClientSecret::new("secret"))
+            .transport(transport)
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidConfig { .. }));
+    }
 }
