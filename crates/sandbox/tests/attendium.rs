@@ -1327,22 +1327,12 @@ async fn introspection_over_http_matches_the_sdl_in_schemas() {
         env!("CARGO_MANIFEST_DIR"),
         "/../../schemas/attendium.graphql"
     );
-    let sdl = match std::fs::read_to_string(path) {
-        Ok(sdl) => {
-            assert_eq!(
-                sdl,
-                sandbox::attendium::SCHEMA_SDL,
-                "the served SDL differs from {path}"
-            );
-            sdl
-        }
-        // Not written yet: check the served SDL against itself through HTTP.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("{path} does not exist yet; comparing with the compiled-in SDL");
-            sandbox::attendium::SCHEMA_SDL.to_owned()
-        }
-        Err(e) => panic!("{path}: {e}"),
-    };
+    let sdl = std::fs::read_to_string(path).unwrap();
+    assert_eq!(
+        sdl,
+        sandbox::attendium::SCHEMA_SDL,
+        "the served SDL differs from {path}"
+    );
 
     let server = start(AttendiumConfig::new()).await;
     let token = server.attendium.issue_access_token("u").unwrap();

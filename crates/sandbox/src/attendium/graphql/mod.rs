@@ -1,7 +1,6 @@
 //! `POST /graphql`: the known Attendium schema, behind a bearer token from this server.
 //!
-//! The schema served is the known Attendium SDL (`SCHEMA_SDL`, kept equal to
-//! `schemas/attendium.graphql`: a test fails when they differ), plus what every
+//! The schema served is exactly `schemas/attendium.graphql` (compiled in), plus what every
 //! GraphQL server has: the built-in scalars and directives and the introspection types,
 //! so that a standard introspection query (`cargo xtask schema pull`) reads it back.
 //! Requests follow GraphQL over HTTP: `application/json` bodies with `query`,
@@ -26,10 +25,9 @@ use super::Inner;
 use super::faults::GraphqlFault;
 use super::http_util::{bad_gateway_page, has_media_type, json_response_typed};
 
-/// The SDL `POST /graphql` serves, compiled in: what is known of the Attendium schema
-/// (`Query.me` returning the signed-in user with `id: ID!`). A test fails when it differs
-/// from `schemas/attendium.graphql` or when a field of it has no resolver.
-pub const SCHEMA_SDL: &str = include_str!("known_schema.graphql");
+/// The SDL `POST /graphql` serves: `schemas/attendium.graphql`, compiled in. A test fails
+/// when a field of it has no resolver here, or when introspection disagrees with it.
+pub const SCHEMA_SDL: &str = include_str!("../../../../../schemas/attendium.graphql");
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
