@@ -286,3 +286,36 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::attendium::registration::redirect_uri_acceptable;
+
+    proptest! {
+        /// A registered URI always matches itself; nothing panics on odd input.
+        #[test]
+        fn redirect_matching_is_total(uri in "[a-z:/.\\[\\]0-9%?#@]{0,60}", other in "[a-z:/.\\[\\]0-9%?#@]{0,60}") {
+            let registered = vec![uri.clone()];
+            for ports in [LoopbackPorts::AnyPort, LoopbackPorts::Exact] {
+                prop_assert!(redirect_uri_matches(&uri, &registered, ports));
+                let _ = redirect_uri_matches(&other, &registered, ports);
+            }
+            let _ = redirect_uri_acceptable(&uri);
+        }
+
+        /// Any port of a registered loopback IP redirect matches under RFC 8252 §7.3.
+        #[test]
+        fn any_loopback_port_matches(registered_port in 1u16.., requested_port in 1u16..) {
+            let registered = vec![format!("http://127.0.0.1:{registered_port}/cb")];
+            let requested = format!("http://127.0.0.1:{requested_port}/cb");
+            prop_assert!(redirect_uri_matches(&requested, &registered, LoopbackPorts::AnyPort));
+            prop_assert_eq!(
+                redirect_uri_matches(&requested, &registered, LoopbackPorts::Exact),
+                registered_port == requested_port
+            );
+        }
+    }
+}

@@ -172,3 +172,24 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any body parses or is refused for a repeat; what parses reads back.
+        #[test]
+        fn form_parsing_is_total(body in proptest::collection::vec(any::<u8>(), 0..200)) {
+            if let Ok(params) = Params::parse(&body) {
+                for (name, value) in url::form_urlencoded::parse(&body) {
+                    if !value.is_empty() {
+                        prop_assert_eq!(params.get(&name), Some(value.as_ref()));
+                    }
+                }
+            }
+        }
+    }
+}

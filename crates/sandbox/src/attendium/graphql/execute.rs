@@ -1687,3 +1687,42 @@ mod tests {
         assert_eq!(errors[0].path, Some(vec![json!("me"), json!("name")]));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Whatever the text, the answer is a response, never a panic.
+        #[test]
+        fn any_query_text_gets_an_answer(query in r#"[{}()\[\]:$@!.=,"a-z_0-9 \n]{0,200}"#) {
+            let schema = Schema::from_sdl("type Query { me: User } type User { id: ID! }").unwrap();
+            let outcome = run(&schema, &Viewer { user_id: "u" }, &query, None, &Map::new(), Injected::Nothing);
+            match outcome {
+                Outcome::Rejected(errors) => prop_assert!(!errors.is_empty()),
+                Outcome::Executed { data, .. } => prop_assert!(data.is_object() || data.is_null()),
+            }
+        }
+
+        /// Queries built from the schema's own words: valid ones execute, others are refused.
+        #[test]
+        fn schema_shaped_queries_get_an_answer(
+            parts in proptest::collection::vec(
+                prop_oneof![
+                    Just("{"), Just("}"), Just("me"), Just("id"), Just("__typename"),
+                    Just("__schema"), Just("types"), Just("name"), Just("fields"), Just("type"),
+                    Just("ofType"), Just("kind"), Just("...F"), Just("... on User"),
+                    Just("fragment F on User { id }"), Just("@skip(if: true)"),
+                    Just("__type(name: \"User\")"), Just("a:"), Just("query Q"),
+                ],
+                0..40,
+            )
+        ) {
+            let query = parts.join(" ");
+            let schema = Schema::from_sdl("type Query { me: User } type User { id: ID! }").unwrap();
+            let _ = run(&schema, &Viewer { user_id: "u" }, &query, None, &Map::new(), Injected::PartialData);
+        }
+    }
+}
