@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use auth_core::clock::{Clock, Sleep, SystemClock};
 use auth_core::grant::client_credentials::{ClientCredentialsGrant, ClientCredentialsSource};
+use auth_core::retry::{Retry, RetryPolicy};
 use auth_core::token::{TokenType, authorization_header};
 use auth_core::token_cache::CachingProvider;
 use auth_core::transport::{HttpRequest, HttpTransport, RequestOptions};
@@ -23,7 +24,6 @@ use crate::lookup::{AgeGroup, EventType, Location};
 use crate::paging::Pager;
 use crate::query::{EventField, EventQuery, MAX_PAGE_SIZE, QueryString, ReservationQuery};
 use crate::reserve::{Reservation, Room};
-use crate::retry::{Retry, RetryPolicy};
 use crate::stream::EventStream;
 
 /// The production API host (reference §1).
@@ -167,8 +167,9 @@ impl ClientBuilder {
         self
     }
 
-    /// The retry policy for `429`, `502`, `503`, `504` and connection failures
-    /// (default: [`RetryPolicy::default`]). `Retry-After` is honoured.
+    /// The policy of `auth-core`'s retry layer, which retries `429`, `502`, `503`, `504`
+    /// and connection failures honouring `Retry-After` (default:
+    /// [`RetryPolicy::default`]).
     #[must_use]
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = RetrySetting::Policy(policy);
@@ -190,7 +191,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The clock deciding token expiry (the system clock by default).
+    /// The clock deciding token expiry and reading `Retry-After` dates (the system
+    /// clock by default).
     #[must_use]
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -214,6 +216,7 @@ impl ClientBuilder {
     /// Checks the configuration and builds the client. Sends nothing.
     pub fn build(self) -> Result<Client, Error> {
         let base = base_url(&self.base_url)?;
+        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let raw_transport = match self.transport {
             Some(t) => t,
             None => default_transport()?,
@@ -229,10 +232,13 @@ impl ClientBuilder {
                     RetrySetting::Policy(p) => p,
                     _ => RetryPolicy::default(),
                 };
-                Arc::new(Retry::new(raw_transport, sleep, policy))
+                Arc::new(
+                    Retry::new(raw_transport, sleep)
+                        .with_policy(policy)
+                        .with_clock(clock.clone()),
+                )
             }
         };
-        let clock = self.clock.unwrap_or_else(|| Arc::new(SystemClock));
         let tokens = match self.tokens {
             Some(t) => t,
             None => {

@@ -4,10 +4,10 @@
 //! - [`Client`] authenticates with the client-credentials grant (HTTP Basic over the raw
 //!   `key:secret`, as Communico expects), caches the token with `auth-core`'s
 //!   [`CachingProvider`](auth_core::token_cache::CachingProvider), replays a request once
-//!   on `401`, and sends everything through a retry layer ([`RetryPolicy`]: `429`,
-//!   `502`-`504` and connection failures, honouring `Retry-After`). It is generic over any
-//!   [`HttpTransport`](auth_core::HttpTransport); the `reqwest` feature (on by default)
-//!   supplies one when none is given.
+//!   on `401`, and sends everything through `auth-core`'s retry layer ([`RetryPolicy`]:
+//!   `429`, `502`-`504` and connection failures, honouring `Retry-After`). It is generic
+//!   over any [`HttpTransport`](auth_core::HttpTransport); the `reqwest` feature (on by
+//!   default) supplies one when none is given.
 //! - [`Client::events`] returns an [`EventStream`] that pages through every match holding
 //!   one page at a time.
 //! - Query builders ([`EventQuery`], [`ReservationQuery`]) cover every documented
@@ -28,7 +28,6 @@ mod lookup;
 mod paging;
 mod query;
 mod reserve;
-mod retry;
 mod stream;
 mod wire;
 
@@ -41,10 +40,10 @@ pub use query::{
     EventField, EventQuery, MAX_PAGE_SIZE, ReservationQuery, SortOrder, Visibility, date,
 };
 pub use reserve::{Reservation, ReservationStatus, Room};
-pub use retry::RetryPolicy;
 pub use stream::EventStream;
 pub use wire::{LocalDateTime, parse_local_datetime};
 
 // Re-exported so callers need not depend on these crates to name their types.
 pub use auth_core::ClientSecret;
+pub use auth_core::retry::RetryPolicy;
 pub use jiff;

@@ -63,6 +63,27 @@ async fn retry_after_is_honoured_with_the_injected_sleep() {
 }
 
 #[tokio::test]
+async fn when_retries_run_out_the_last_answer_is_the_error() {
+    let h = Harness::start(CommunicoConfig::default()).await;
+    let client = h.client();
+    h.api().inject(
+        Fault::RateLimited {
+            retry_after_secs: 1,
+        },
+        3,
+    );
+    match client.event(100_000, &[]).await {
+        Err(Error::RateLimited { retry_after }) => {
+            assert_eq!(retry_after, Some(Duration::from_secs(1)));
+        }
+        other => panic!("{other:?}"),
+    }
+    // The default policy makes three attempts.
+    assert_eq!(h.api().requests(EVENTS), 3);
+    assert_eq!(h.sleeps.taken(), [Duration::from_secs(1); 2]);
+}
+
+#[tokio::test]
 async fn without_retries_a_429_is_rate_limited() {
     let h = Harness::start(CommunicoConfig::default()).await;
     let client = h.builder().no_retry().build().unwrap();
