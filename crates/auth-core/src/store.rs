@@ -319,43 +319,77 @@ impl FileStore {
     }
 
     fn write_atomically(&self, contents: &[u8]) -> Result<(), Error> {
-        let dir = self.dir();
-        create_private_dir(dir).map_err(|e| self.io_error("cannot create its directory", e))?;
-        let file_name = self
-            .path
-            .file_name()
-            .ok_or_else(|| Error::Store {
-                path: Some(self.display_path()),
-                reason: "the path does not name a file".to_owned(),
-                source: None,
-            })?
-            .to_string_lossy();
-        // A random suffix so that two processes saving at once never share a temporary
-        // file; `create_new` refuses to follow anything already at that path.
-        let suffix = getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()));
-        let tmp = dir.join(format!(".{file_name}.{suffix:016x}.tmp"));
-        let result = self.write_temp_and_rename(&tmp, contents);
-        if result.is_err() {
-            // Best effort: the temporary file may not even exist.
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        #[cfg(test)]
+        let fail_before_rename = self.fail_before_rename;
+        #[cfg(not(test))]
+        let fail_before_rename = false;
+        write_atomically(&self.path, contents, fail_before_rename)
     }
+}
 
-    fn write_temp_and_rename(&self, tmp: &Path, contents: &[u8]) -> Result<(), Error> {
-        let mut file = create_private_file(tmp)
-            .map_err(|e| self.io_error("cannot create a temporary file", e))?;
+/// Writes `contents` to `path` the way [`FileStore`] writes a session: through a
+/// temporary file beside it, created readable by its owner only (mode `0600` on Unix, in
+/// a `0700` directory if it has to create one), synced, renamed over `path`, and the
+/// directory synced. A failure at any step leaves whatever was at `path` intact.
+///
+/// For other small private files that belong with a session (a cache of registered
+/// clients, say).
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("clients.json");
+/// auth_core::store::write_private_file(&path, b"{}")?;
+/// assert_eq!(std::fs::read(&path)?, b"{}");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<(), Error> {
+    write_atomically(path, contents, false)
+}
+
+fn write_atomically(path: &Path, contents: &[u8], fail_before_rename: bool) -> Result<(), Error> {
+    let io_error = |reason: &str, source: io::Error| Error::Store {
+        path: Some(path.display().to_string()),
+        reason: format!("{reason}: {source}"),
+        source: Some(Arc::new(source)),
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    create_private_dir(dir).map_err(|e| io_error("cannot create its directory", e))?;
+    let file_name = path
+        .file_name()
+        .ok_or_else(|| Error::Store {
+            path: Some(path.display().to_string()),
+            reason: "the path does not name a file".to_owned(),
+            source: None,
+        })?
+        .to_string_lossy();
+    // A random suffix so that two processes saving at once never share a temporary
+    // file; `create_new` refuses to follow anything already at that path.
+    let suffix = getrandom::u64().unwrap_or_else(|_| u64::from(std::process::id()));
+    let tmp = dir.join(format!(".{file_name}.{suffix:016x}.tmp"));
+    let result = (|| {
+        let mut file =
+            create_private_file(&tmp).map_err(|e| io_error("cannot create a temporary file", e))?;
         file.write_all(contents)
             .and_then(|()| file.sync_all())
-            .map_err(|e| self.io_error("cannot write a temporary file", e))?;
+            .map_err(|e| io_error("cannot write a temporary file", e))?;
         drop(file);
-        #[cfg(test)]
-        if self.fail_before_rename {
-            return Err(self.io_error("injected failure", io::Error::other("before rename")));
+        if fail_before_rename {
+            return Err(io_error(
+                "injected failure",
+                io::Error::other("before rename"),
+            ));
         }
-        fs::rename(tmp, &self.path).map_err(|e| self.io_error("cannot replace the file", e))?;
-        sync_dir(self.dir()).map_err(|e| self.io_error("cannot sync its directory", e))
+        fs::rename(&tmp, path).map_err(|e| io_error("cannot replace the file", e))?;
+        sync_dir(dir).map_err(|e| io_error("cannot sync its directory", e))
+    })();
+    if result.is_err() {
+        // Best effort: the temporary file may not even exist.
+        let _ = fs::remove_file(&tmp);
     }
+    result
 }
 
 #[async_trait]
