@@ -5,8 +5,16 @@
 //! loopback redirect (RFC 8252), and refresh-token rotation. Its data is behind a GraphQL
 //! endpoint; typed operations are generated from `schemas/` by `cargo xtask codegen`.
 
+mod auth;
+mod clients;
 mod error;
 pub mod generated;
 pub mod graphql;
+pub mod session;
 
+pub use auth::{
+    AttendiumAuth, AttendiumAuthBuilder, DEFAULT_CLIENT_NAME, DEFAULT_ISSUER, LoginInProgress,
+    LoginOptions, Logout,
+};
+pub use auth_loopback::LoopbackHost;
 pub use error::Error;

@@ -1,0 +1,552 @@
+//! Logging in to Attendium: discovery, registration, the PKCE login on a loopback
+//! redirect, the session's token provider, and logout.
+//!
+//! Nothing here is specific to Attendium beyond its default issuer: the flow works with
+//! any authorization server that implements RFC 8414 (or OpenID discovery), RFC 7591 and
+//! PKCE, and tolerates the variations RFC-compliant servers show (registration answered
+//! with 200 or 201, `iss` in the callback or not, `expires_in` as a string, lowercase
+//! `token_type`, endpoints on any path).
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use auth_core::callback::Callback;
+use auth_core::clock::{Clock, SystemClock};
+use auth_core::discovery::{
+    AuthorizationServerMetadata, is_not_found, metadata_request, metadata_urls,
+};
+use auth_core::grant::authorization_code::{AuthorizationRequest, PendingAuthorization};
+use auth_core::registration::{ClientMetadata, RegisteredClient, registration_request};
+use auth_core::revocation::{TokenTypeHint, parse_revocation_response, revocation_request};
+use auth_core::store::{FileStore, MemoryStore, TokenStore};
+use auth_core::token::parse_token_response;
+use auth_core::token_cache::CachingProvider;
+use auth_core::{ClientAuth, ErrorCode, HttpTransport, Token, TokenParseOptions, TokenProvider};
+use auth_loopback::{LoopbackConfig, LoopbackHost, LoopbackReceiver};
+use tokio::sync::OnceCell;
+use url::Url;
+
+use crate::Error;
+use crate::clients::ClientRegistry;
+use crate::session::{self, SessionSource};
+
+/// Attendium's production issuer.
+pub const DEFAULT_ISSUER: &str = "https://api.attendium.com";
+
+/// The client name sent at registration.
+pub const DEFAULT_CLIENT_NAME: &str = "attend-rs";
+
+/// How long before expiry a token is refreshed.
+const REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// Reads the server's metadata once and keeps it.
+pub(crate) struct Discovery {
+    issuer: Url,
+    transport: Arc<dyn HttpTransport>,
+    metadata: OnceCell<Arc<AuthorizationServerMetadata>>,
+}
+
+impl Discovery {
+    pub(crate) async fn metadata(&self) -> Result<Arc<AuthorizationServerMetadata>, Error> {
+        self.metadata
+            .get_or_try_init(|| async { self.discover().await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+
+    /// RFC 8414 first, then OpenID discovery; only "not found" moves on to the next.
+    async fn discover(&self) -> Result<AuthorizationServerMetadata, Error> {
+        let mut last_not_found = None;
+        for url in metadata_urls(&self.issuer)? {
+            let response = self
+                .transport
+                .send(metadata_request(&url)?)
+                .await
+                .map_err(auth_core::Error::from)?;
+            match AuthorizationServerMetadata::parse(&response, &self.issuer) {
+                Ok(metadata) => return Ok(metadata),
+                Err(err) if is_not_found(&err) => last_not_found = Some(err),
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(last_not_found
+            .map(Error::from)
+            .unwrap_or_else(|| Error::UnsupportedServer {
+                reason: "no metadata document was found".into(),
+            }))
+    }
+}
+
+/// Logs in to Attendium (or any compliant server) and keeps the session.
+///
+/// Cheap to clone; clones share the session, the cached metadata and the token cache.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use attendium::{AttendiumAuth, LoginOptions};
+///
+/// # async fn run(transport: Arc<dyn auth_core::HttpTransport>) -> Result<(), attendium::Error> {
+/// let auth = AttendiumAuth::builder(transport)
+///     .store_dir("/home/me/.config/attend")
+///     .build()?;
+/// let login = auth.start_login(LoginOptions::default()).await?;
+/// eprintln!("Open this URL to log in: {}", login.authorization_url());
+/// login.finish(Duration::from_secs(300)).await?;
+///
+/// // Later, in any process: a valid access token, refreshed when needed.
+/// let token = auth.token_provider().token().await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct AttendiumAuth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    issuer: Url,
+    transport: Arc<dyn HttpTransport>,
+    clock: Arc<dyn Clock>,
+    store: Arc<dyn TokenStore>,
+    lock_path: Option<PathBuf>,
+    clients: Arc<ClientRegistry>,
+    client_name: String,
+    scopes: Vec<String>,
+    parse_options: TokenParseOptions,
+    discovery: Arc<Discovery>,
+    provider: OnceLock<Arc<CachingProvider<SessionSource>>>,
+}
+
+impl fmt::Debug for AttendiumAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttendiumAuth")
+            .field("issuer", &self.inner.issuer.as_str())
+            .field("lock_path", &self.inner.lock_path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures an [`AttendiumAuth`].
+#[must_use]
+pub struct AttendiumAuthBuilder {
+    transport: Arc<dyn HttpTransport>,
+    issuer: String,
+    store_dir: Option<PathBuf>,
+    clock: Arc<dyn Clock>,
+    client_name: String,
+    scopes: Vec<String>,
+    parse_options: TokenParseOptions,
+}
+
+impl fmt::Debug for AttendiumAuthBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AttendiumAuthBuilder")
+            .field("issuer", &self.issuer)
+            .field("store_dir", &self.store_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AttendiumAuthBuilder {
+    /// The issuer (default [`DEFAULT_ISSUER`]). It must be `https`, or `http` to a
+    /// loopback address, and equal the `issuer` the server's metadata states.
+    pub fn issuer(mut self, issuer: impl Into<String>) -> Self {
+        self.issuer = issuer.into();
+        self
+    }
+
+    /// Keeps the session (`session.json`), the registered clients (`clients.json`) and
+    /// the refresh lock (`session.lock`) in `dir`. Without it, everything is in memory
+    /// and lost when the process ends.
+    pub fn store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.store_dir = Some(dir.into());
+        self
+    }
+
+    /// The clock (tests move it to expire tokens).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The client name sent at registration.
+    pub fn client_name(mut self, name: impl Into<String>) -> Self {
+        self.client_name = name.into();
+        self
+    }
+
+    /// The scopes asked for at login (none by default: Attendium names none).
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How token responses are read (the lifetime assumed without `expires_in`).
+    pub fn parse_options(mut self, options: TokenParseOptions) -> Self {
+        self.parse_options = options;
+        self
+    }
+
+    /// Checks the issuer and builds.
+    pub fn build(self) -> Result<AttendiumAuth, Error> {
+        let issuer = auth_core::client_auth::parse_endpoint(&self.issuer)?;
+        // Fails early on an insecure or malformed issuer.
+        metadata_urls(&issuer)?;
+        let (store, lock_path, clients): (Arc<dyn TokenStore>, _, _) = match &self.store_dir {
+            Some(dir) => (
+                Arc::new(FileStore::new(dir.join("session.json"))),
+                Some(dir.join("session.lock")),
+                ClientRegistry::in_file(dir.join("clients.json")),
+            ),
+            None => (
+                Arc::new(MemoryStore::new()),
+                None,
+                ClientRegistry::in_memory(),
+            ),
+        };
+        let discovery = Arc::new(Discovery {
+            issuer: issuer.clone(),
+            transport: self.transport.clone(),
+            metadata: OnceCell::new(),
+        });
+        Ok(AttendiumAuth {
+            inner: Arc::new(Inner {
+                issuer,
+                transport: self.transport,
+                clock: self.clock,
+                store,
+                lock_path,
+                clients: Arc::new(clients),
+                client_name: self.client_name,
+                scopes: self.scopes,
+                parse_options: self.parse_options,
+                discovery,
+                provider: OnceLock::new(),
+            }),
+        })
+    }
+}
+
+/// Options for one login.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginOptions {
+    /// The loopback port to listen on. `None` reuses the port of the last registration
+    /// for this issuer when it is free (so the registration can be reused with servers
+    /// that compare ports exactly), else any free port.
+    pub port: Option<u16>,
+    /// Listen on `[::1]` instead of `127.0.0.1`.
+    pub host: LoopbackHost,
+    /// Scopes for this login instead of the configured ones.
+    pub scopes: Option<Vec<String>>,
+}
+
+impl LoginOptions {
+    /// Sets the port.
+    #[must_use]
+    pub fn with_port(mut self, port: u16) -> Self {
+        self.port = Some(port);
+        self
+    }
+
+    /// Sets the scopes.
+    #[must_use]
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = Some(scopes.into_iter().map(Into::into).collect());
+        self
+    }
+}
+
+/// What [`AttendiumAuth::logout`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Logout {
+    /// The server revoked the grant and the local session was removed.
+    Revoked,
+    /// The server offers no revocation; the local session was removed.
+    RemovedLocally,
+    /// There was no session.
+    NotLoggedIn,
+}
+
+impl AttendiumAuth {
+    /// Starts configuring a client that talks through `transport`.
+    pub fn builder(transport: Arc<dyn HttpTransport>) -> AttendiumAuthBuilder {
+        AttendiumAuthBuilder {
+            transport,
+            issuer: DEFAULT_ISSUER.to_owned(),
+            store_dir: None,
+            clock: Arc::new(SystemClock),
+            client_name: DEFAULT_CLIENT_NAME.to_owned(),
+            scopes: Vec::new(),
+            parse_options: TokenParseOptions::default(),
+        }
+    }
+
+    /// The configured issuer.
+    pub fn issuer(&self) -> &Url {
+        &self.inner.issuer
+    }
+
+    /// The server's metadata, discovered on first use and kept.
+    pub async fn metadata(&self) -> Result<Arc<AuthorizationServerMetadata>, Error> {
+        self.inner.discovery.metadata().await
+    }
+
+    /// Opens the loopback listener, registers the client if needed, and builds the
+    /// authorization URL. Show the URL to the person (or open a browser), then call
+    /// [`LoginInProgress::finish`].
+    pub async fn start_login(&self, options: LoginOptions) -> Result<LoginInProgress, Error> {
+        let metadata = self.metadata().await?;
+        metadata.require_pkce_s256()?;
+        if !metadata.supports_grant_type("authorization_code") {
+            return Err(Error::UnsupportedServer {
+                reason: "it does not offer the authorization-code grant".into(),
+            });
+        }
+        let receiver = self.bind(&options).await?;
+        let redirect_uri = receiver.redirect_uri().clone();
+        let client = self.client_for(&metadata, &redirect_uri).await?;
+        let scopes = options.scopes.unwrap_or_else(|| self.inner.scopes.clone());
+        let (url, pending) =
+            AuthorizationRequest::from_metadata(&metadata, client.client_id.clone(), redirect_uri)
+                .scopes(scopes)
+                .build()?;
+        Ok(LoginInProgress {
+            auth: self.clone(),
+            metadata,
+            client,
+            url,
+            pending,
+            receiver,
+        })
+    }
+
+    async fn bind(&self, options: &LoginOptions) -> Result<LoopbackReceiver, Error> {
+        let config = LoopbackConfig::default().with_host(options.host);
+        if let Some(port) = options.port {
+            return Ok(LoopbackReceiver::bind(config.with_port(port)).await?);
+        }
+        // Reuse a registered redirect URI's port when it is free.
+        for uri in self.inner.clients.redirect_uris(&self.inner.issuer)? {
+            let same_host = match options.host {
+                LoopbackHost::Ipv6 => uri.host_str() == Some("[::1]"),
+                _ => uri.host_str() == Some("127.0.0.1"),
+            };
+            if let (true, Some(port)) = (same_host && uri.path() == "/callback", uri.port()) {
+                if let Ok(receiver) = LoopbackReceiver::bind(config.clone().with_port(port)).await {
+                    return Ok(receiver);
+                }
+            }
+        }
+        Ok(LoopbackReceiver::bind(config).await?)
+    }
+
+    /// The registered client for this redirect URI, registering one if needed.
+    async fn client_for(
+        &self,
+        metadata: &AuthorizationServerMetadata,
+        redirect_uri: &Url,
+    ) -> Result<RegisteredClient, Error> {
+        let issuer = &self.inner.issuer;
+        if let Some(client) = self.inner.clients.get(issuer, redirect_uri)? {
+            if !client.secret_expired(self.inner.clock.now()) {
+                return Ok(client);
+            }
+        }
+        let Some(endpoint) = &metadata.registration_endpoint else {
+            return Err(Error::UnsupportedServer {
+                reason: "it offers no dynamic client registration (RFC 7591)".into(),
+            });
+        };
+        let mut client_metadata =
+            ClientMetadata::new([redirect_uri.clone()]).client_name(self.inner.client_name.clone());
+        if !self.inner.scopes.is_empty() {
+            client_metadata = client_metadata.scope(self.inner.scopes.join(" "));
+        }
+        let request = registration_request(endpoint, &client_metadata, None)?;
+        let response = self
+            .inner
+            .transport
+            .send(request)
+            .await
+            .map_err(auth_core::Error::from)?;
+        let client = RegisteredClient::parse(&response)?;
+        tracing::debug!(client_id = client.client_id.as_str(), "registered a client");
+        self.inner
+            .clients
+            .insert(issuer, redirect_uri, client.clone())?;
+        Ok(client)
+    }
+
+    /// The session's token provider: the stored token while fresh, refreshed (once,
+    /// whatever the number of callers or processes) when not. Fails with
+    /// [`Error::LoginRequired`] (as `auth_core::Error::LoginRequired`) when there is no
+    /// usable session.
+    pub fn token_provider(&self) -> Arc<dyn TokenProvider> {
+        self.provider().clone()
+    }
+
+    fn provider(&self) -> &Arc<CachingProvider<SessionSource>> {
+        self.inner.provider.get_or_init(|| {
+            let source = SessionSource {
+                issuer: self.inner.issuer.clone(),
+                transport: self.inner.transport.clone(),
+                store: self.inner.store.clone(),
+                lock_path: self.inner.lock_path.clone(),
+                clock: self.inner.clock.clone(),
+                margin: REFRESH_MARGIN,
+                parse_options: self.inner.parse_options,
+                discovery: self.inner.discovery.clone(),
+                clients: self.inner.clients.clone(),
+            };
+            Arc::new(
+                CachingProvider::builder(source)
+                    .clock(self.inner.clock.clone())
+                    .refresh_margin(REFRESH_MARGIN)
+                    .build(),
+            )
+        })
+    }
+
+    /// A valid access token with its details (refreshing if needed).
+    pub async fn token(&self) -> Result<Arc<Token>, Error> {
+        Ok(self.provider().token_details().await?)
+    }
+
+    /// The stored session, if it belongs to this issuer (not refreshed, possibly expired).
+    pub async fn stored_session(&self) -> Result<Option<Token>, Error> {
+        let stored = self.inner.store.load().await?;
+        Ok(stored.filter(|t| session::client_id_for(t, &self.inner.issuer).is_some()))
+    }
+
+    /// Revokes the grant when the server offers RFC 7009 revocation, then removes the
+    /// stored session. The local session is removed even if revocation fails; the error
+    /// is returned after.
+    pub async fn logout(&self) -> Result<Logout, Error> {
+        let Some(token) = self.stored_session().await? else {
+            self.inner.store.clear().await?;
+            return Ok(Logout::NotLoggedIn);
+        };
+        let revoked = self.revoke(&token).await;
+        self.inner.store.clear().await?;
+        // Drop the cached token too, so this process stops using it.
+        self.provider().invalidate(&token.access_token);
+        revoked
+    }
+
+    async fn revoke(&self, token: &Token) -> Result<Logout, Error> {
+        let metadata = self.metadata().await?;
+        let Some(endpoint) = &metadata.revocation_endpoint else {
+            return Ok(Logout::RemovedLocally);
+        };
+        let client_id = session::client_id_for(token, &self.inner.issuer).unwrap_or_default();
+        let client = ClientAuth::public(client_id);
+        // Revoking the refresh token revokes the grant (RFC 7009 §2.1); the access
+        // token too, for servers that issue self-contained ones.
+        let mut targets = vec![(token.access_token.secret(), TokenTypeHint::AccessToken)];
+        if let Some(refresh) = &token.refresh_token {
+            targets.insert(0, (refresh.secret(), TokenTypeHint::RefreshToken));
+        }
+        for (secret, hint) in targets {
+            let request = revocation_request(endpoint, &client, secret, hint)?;
+            let response = self
+                .inner
+                .transport
+                .send(request)
+                .await
+                .map_err(auth_core::Error::from)?;
+            parse_revocation_response(&response)?;
+        }
+        Ok(Logout::Revoked)
+    }
+
+    /// Stores a token obtained by the code exchange.
+    async fn store_login(&self, mut token: Token, client_id: &str) -> Result<Token, Error> {
+        session::tag(&mut token, &self.inner.issuer, client_id);
+        self.inner.store.save(&token).await?;
+        if let Some(provider) = self.inner.provider.get() {
+            provider.set(token.clone());
+        }
+        Ok(token)
+    }
+}
+
+/// A login waiting for the browser to come back.
+pub struct LoginInProgress {
+    auth: AttendiumAuth,
+    metadata: Arc<AuthorizationServerMetadata>,
+    client: RegisteredClient,
+    url: Url,
+    pending: PendingAuthorization,
+    receiver: LoopbackReceiver,
+}
+
+impl fmt::Debug for LoginInProgress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL carries the state: do not print it here.
+        f.debug_struct("LoginInProgress")
+            .field("redirect_uri", &self.receiver.redirect_uri().as_str())
+            .field("client_id", &self.client.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoginInProgress {
+    /// The URL to open in the browser. It carries the login's `state`: show it to the
+    /// person, do not log it.
+    pub fn authorization_url(&self) -> &Url {
+        &self.url
+    }
+
+    /// The redirect URI the browser will come back to.
+    pub fn redirect_uri(&self) -> &Url {
+        self.receiver.redirect_uri()
+    }
+
+    /// The client id used.
+    pub fn client_id(&self) -> &str {
+        self.client.client_id.as_str()
+    }
+
+    /// Waits for the callback, checks it (`state`, `iss`, `error`), exchanges the code
+    /// and stores the session. Nothing is stored unless every check passes.
+    pub async fn finish(self, timeout: Duration) -> Result<Token, Error> {
+        let callback_url = self.receiver.wait(timeout).await?;
+        let callback = Callback::from_url(&callback_url)?;
+        let code = self.pending.validate(&callback)?;
+        let client = ClientAuth::public(self.client.client_id.clone());
+        let request =
+            self.pending
+                .exchange_request(&self.metadata.token_endpoint, &client, &code)?;
+        let auth = &self.auth.inner;
+        let response = auth
+            .transport
+            .send(request)
+            .await
+            .map_err(auth_core::Error::from)?;
+        let token = match parse_token_response(&response, auth.clock.now(), auth.parse_options) {
+            Ok(token) => token,
+            Err(auth_core::Error::OAuth(e)) if e.code == ErrorCode::InvalidClient => {
+                // The registration was dropped by the server: register afresh next time.
+                auth.clients.forget_issuer(&auth.issuer)?;
+                return Err(auth_core::Error::OAuth(e).into());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        self.auth
+            .store_login(token, self.client.client_id.as_str())
+            .await
+    }
+}
