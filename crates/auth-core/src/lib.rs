@@ -57,4 +57,10 @@ pub use store::{FileStore, MemoryStore, TokenStore};
 pub use token_cache::{CachingProvider, CachingProviderBuilder};
 
 // Re-exports of the grants.
-// (grant, pkce, callback, registration, discovery, revocation)
+pub use callback::Callback;
+pub use discovery::AuthorizationServerMetadata;
+pub use grant::authorization_code::{AuthorizationRequest, IssParameter, PendingAuthorization};
+pub use grant::client_credentials::{ClientCredentialsGrant, ClientCredentialsSource};
+pub use grant::refresh::RefreshSource;
+pub use registration::{ClientMetadata, RegisteredClient};
+pub use revocation::TokenTypeHint;
