@@ -1185,13 +1185,31 @@ async fn graphql_faults_take_each_documented_shape() {
     );
     assert!(gateway.text().contains("<html>"));
 
+    server
+        .attendium
+        .inject_graphql_fault(GraphqlFault::RequestError, FaultTimes::Once);
+    let refused = graphql(&server, token, "{ me { id } }").await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.json().get("data").is_none());
+    assert_eq!(
+        refused.json()["errors"][0]["extensions"]["code"],
+        "BAD_REQUEST"
+    );
+
+    server
+        .attendium
+        .inject_graphql_fault(GraphqlFault::TooManyRequests, FaultTimes::Once);
+    let limited = graphql(&server, token, "{ me { id } }").await;
+    assert_eq!(limited.status, 429);
+    assert_eq!(limited.header("retry-after"), Some("1"));
+
     // Each fault fired once; the next request is served normally.
     let healthy = graphql(&server, token, "{ me { id } }").await;
     assert_eq!(
         healthy.json(),
         json!({ "data": { "me": { "id": "user-1" } } })
     );
-    assert_eq!(server.attendium.counters().requests_to("/graphql"), 5);
+    assert_eq!(server.attendium.counters().requests_to("/graphql"), 7);
 
     server
         .attendium

@@ -19,6 +19,11 @@ pub enum GraphqlFault {
     Unauthorized,
     /// `502` with an HTML page, as a reverse proxy answers when the service is down.
     BadGatewayHtml,
+    /// `400` with an `errors` array and no `data`, as servers answer a request they
+    /// refuse before execution (GraphQL over HTTP §6.4.2), whatever the `Accept` header.
+    RequestError,
+    /// `429` with `Retry-After: 1` and an `errors` array.
+    TooManyRequests,
 }
 
 /// An OAuth endpoint that can be made to fail.

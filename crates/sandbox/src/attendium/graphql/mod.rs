@@ -131,6 +131,17 @@ pub(crate) async fn graphql(
     match fault {
         Some(GraphqlFault::BadGatewayHtml) => return bad_gateway_page(),
         Some(GraphqlFault::Unauthorized) => return unauthorized(CHALLENGE_INVALID, media_type),
+        Some(GraphqlFault::TooManyRequests) => {
+            let mut response = json_response_typed(
+                StatusCode::TOO_MANY_REQUESTS,
+                &errors_body(&[("Too many requests", "RATE_LIMITED")]),
+                media_type,
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            return response;
+        }
         _ => {}
     }
     let Some(token) = bearer_token(&headers) else {
@@ -168,6 +179,13 @@ pub(crate) async fn graphql(
             );
         }
     };
+    if fault == Some(GraphqlFault::RequestError) {
+        return json_response_typed(
+            StatusCode::BAD_REQUEST,
+            &errors_body(&[("The request was refused", "BAD_REQUEST")]),
+            media_type,
+        );
+    }
     let injected = match fault {
         Some(GraphqlFault::Errors) => Injected::RootError,
         Some(GraphqlFault::PartialData) => Injected::PartialData,
