@@ -859,6 +859,26 @@ async fn access_tokens_expire_on_the_injected_clock() {
 }
 
 #[tokio::test]
+async fn refresh_tokens_and_codes_expire_on_the_injected_clock() {
+    let clock = ManualClock::default();
+    let config = AttendiumConfig::new()
+        .clock(Arc::new(clock.clone()))
+        .refresh_token_ttl(Some(Duration::from_secs(600)))
+        .code_ttl(Duration::from_secs(30));
+    let server = start(config).await;
+    let (client_id, tokens) = login(&server).await;
+    let refresh_token = tokens["refresh_token"].as_str().unwrap();
+    clock.advance(Duration::from_secs(600));
+    let expired = refresh(&server, &client_id, refresh_token).await;
+    assert_eq!(expired.json()["error"], "invalid_grant");
+
+    let code = authorize(&server, &client_id, REDIRECT).await;
+    clock.advance(Duration::from_secs(30));
+    let late = exchange(&server, &client_id, &code, VERIFIER).await;
+    assert_eq!(late.json()["error"], "invalid_grant");
+}
+
+#[tokio::test]
 async fn seeded_randomness_repeats_tokens_across_servers() {
     let mut seen = Vec::new();
     for _ in 0..2 {
