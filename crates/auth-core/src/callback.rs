@@ -17,6 +17,8 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::collections::HashSet;
+
 use url::Url;
 use url::form_urlencoded;
 
@@ -75,16 +77,16 @@ impl Callback {
     /// ```
     pub fn from_query(query: &str) -> Result<Callback, Error> {
         let query = query.strip_prefix('?').unwrap_or(query);
-        let mut seen: Vec<String> = Vec::new();
+        // A set, not a list: a query of many distinct names must not take quadratic time.
+        let mut seen: HashSet<String> = HashSet::new();
         let mut callback = Callback::default();
         for (name, value) in form_urlencoded::parse(query.as_bytes()) {
-            if seen.iter().any(|s| *s == name) {
+            if !seen.insert(name.to_string()) {
                 return Err(Error::callback(format!(
                     "the parameter `{}` appears more than once",
                     clean_text(&name, 40)
                 )));
             }
-            seen.push(name.to_string());
             if value.is_empty() {
                 continue;
             }
@@ -165,6 +167,13 @@ mod tests {
         assert!(cb.code.is_none());
         let cb = Callback::from_url(&Url::parse("http://127.0.0.1/cb").unwrap()).unwrap();
         assert!(cb.state.is_none());
+    }
+
+    #[test]
+    fn many_distinct_parameters_are_read_in_linear_time() {
+        let query: String = (0..200_000).map(|i| format!("p{i}=v&")).collect();
+        let cb = Callback::from_query(&format!("{query}code=c&state=s")).unwrap();
+        assert!(cb.code.is_some());
     }
 
     #[test]

@@ -123,7 +123,8 @@ fn check_issuer(issuer: &Url) -> Result<(), Error> {
 
 /// What an authorization server says about itself (RFC 8414 §2), checked.
 ///
-/// Holds no secret, so it can be cached with `serde`.
+/// Holds no secret, so it can be cached with `serde`. Deserialising does not repeat the
+/// checks of [`parse`](Self::parse): read back only what was written after a `parse`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct AuthorizationServerMetadata {
