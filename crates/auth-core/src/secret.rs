@@ -90,7 +90,7 @@ secret_type! {
 
 secret_type! {
     /// A PKCE code verifier (RFC 7636 §4.1): 43 to 128 characters of
-    /// `A-Z a-z 0-9 - . _ ~`. Create one with [`crate::pkce::PkceVerifier`].
+    /// `A-Z a-z 0-9 - . _ ~`. Create one with [`crate::pkce::new_verifier`].
     PkceCodeVerifier
 }
 

@@ -193,10 +193,12 @@ pub fn parse_token_json(
     now: SystemTime,
     options: TokenParseOptions,
 ) -> Result<Token, Error> {
-    if !map.contains_key("access_token") {
-        if let Some(err) = OAuthError::from_json(&map, Some(status)) {
-            return Err(Error::OAuth(err));
-        }
+    // Some servers send an RFC 6749 §5.2 error body with a 200 status: a body with
+    // `error` and no `access_token` is an error whatever the status says.
+    if !map.contains_key("access_token")
+        && let Some(err) = OAuthError::from_json(&map, Some(status))
+    {
+        return Err(Error::OAuth(err));
     }
     let access_token = opt_str(&map, "access_token")?
         .filter(|t| !t.is_empty())
