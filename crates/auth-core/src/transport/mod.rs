@@ -14,6 +14,17 @@
 //!   transport's own default);
 //! - refuse bodies over [`RequestOptions::max_body_bytes`] with
 //!   [`TransportErrorKind::BodyTooLarge`] instead of buffering them.
+//!
+//! What HTTP backends share, so that they behave alike without sharing code with each
+//! other:
+//! - [`LimitedBody`], the body cap, and [`TransportSettings`], the limits;
+//! - [`failure`]: which failures a retry can help (a rejected certificate is final, a
+//!   broken connection is not), over [`error_chain`], which walks an error's causes
+//!   through the `io::Error`s that wrap them;
+//! - [`RequestLabel`]: how a message names the request (`METHOD scheme://host:port/path`)
+//!   without its query string, user info or header values;
+//! - [`ProxyEnv`]: which proxies the environment names, loopback always excluded;
+//! - [`user_agent`].
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -23,6 +34,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+
+pub mod error_chain;
+pub mod failure;
+mod proxy_env;
+mod request_label;
+
+pub use proxy_env::{LOOPBACK_NO_PROXY, ProxyEnv};
+pub use request_label::RequestLabel;
 
 /// A request with its whole body in memory.
 pub type HttpRequest = http::Request<Bytes>;
@@ -256,6 +275,8 @@ impl fmt::Display for TransportErrorKind {
 /// Carries a [`TransportErrorKind`], a message and, optionally, the backend's own error as
 /// its [`source`](std::error::Error::source). Transport implementations must not put URLs
 /// with query strings, headers or bodies in the message: they may hold credentials.
+/// [`RequestLabel`] builds messages that name the request safely, and
+/// [`failure::is_retryable`] decides retryability by the rules every backend shares.
 #[derive(Clone, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct TransportError {
