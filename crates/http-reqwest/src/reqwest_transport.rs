@@ -4,13 +4,13 @@ use std::fmt;
 
 use async_trait::async_trait;
 use auth_core::transport::{
-    HttpRequest, HttpResponse, HttpTransport, LimitedBody, TransportError, TransportSettings,
-    user_agent,
+    HttpRequest, HttpResponse, HttpTransport, LimitedBody, ProxyEnv, RequestLabel, TransportError,
+    TransportSettings, user_agent,
 };
 use http::HeaderValue;
 
 use crate::Error;
-use crate::error_mapping::RequestLabel;
+use crate::error_mapping;
 
 /// An [`HttpTransport`] on a [`reqwest::Client`], with rustls and the *ring* crypto
 /// provider.
@@ -148,12 +148,12 @@ impl HttpTransport for ReqwestTransport {
         let label = RequestLabel::of(&request);
         // reqwest panics when polled outside Tokio; a typed error is kinder.
         if tokio::runtime::Handle::try_current().is_err() {
-            return Err(label.no_runtime());
+            return Err(error_mapping::no_runtime(&label));
         }
         let (timeout, max_body_bytes) = self.settings.limits_for(&request);
 
-        let mut outgoing =
-            reqwest::Request::try_from(request).map_err(|err| label.map(err, timeout))?;
+        let mut outgoing = reqwest::Request::try_from(request)
+            .map_err(|err| error_mapping::map(&label, err, timeout))?;
         // reqwest's request timeout runs from the start of the connection to the end of
         // the body (it is carried into the response body), which is the total timeout
         // the transport contract asks for.
@@ -164,9 +164,9 @@ impl HttpTransport for ReqwestTransport {
             .client
             .execute(outgoing)
             .await
-            .map_err(|err| label.map(err, timeout))?;
+            .map_err(|err| error_mapping::map(&label, err, timeout))?;
         if !same_resource(&requested_url, response.url()) {
-            return Err(label.redirect_followed());
+            return Err(error_mapping::redirect_followed(&label));
         }
 
         // `content_length` is the body's declared size, not the header: for a `HEAD`
@@ -182,7 +182,7 @@ impl HttpTransport for ReqwestTransport {
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|err| label.map(err, timeout))?
+            .map_err(|err| error_mapping::map(&label, err, timeout))?
         {
             body.push(&chunk)
                 .map_err(|_| label.body_too_large(max_body_bytes))?;
@@ -295,7 +295,7 @@ impl ReqwestTransportBuilder {
             roots.extend(parse_root_certificates(pem)?);
         }
 
-        let proxies = crate::proxy_env::from_env(var);
+        let proxies = crate::proxy_env::proxies(&ProxyEnv::from_lookup(var));
         let builder = if proxies.is_empty() {
             // Also keeps reqwest from reading the environment a second time.
             reqwest::Client::builder().no_proxy()
