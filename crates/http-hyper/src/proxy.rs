@@ -1,13 +1,10 @@
-//! HTTP proxies from the environment, read the way curl and reqwest read them
-//! (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower case), so that
-//! switching the backend does not change which requests go through a proxy.
-//!
-//! Two rules on top of that:
-//! - loopback (`127.0.0.0/8`, `::1`, `localhost`) always goes direct. A token request to a
-//!   local sandbox or an RFC 8252 loopback redirect is allowed over plain http only because
-//!   it never leaves the machine; through a proxy it would, secrets and all;
-//! - under CGI (`REQUEST_METHOD` set), `HTTP_PROXY` can come from a request's `Proxy`
-//!   header (httpoxy, CVE-2016-5385), so every proxy variable is ignored.
+//! HTTP proxies from the environment, read by auth-core's [`ProxyEnv`] the way curl and
+//! reqwest read them (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower
+//! case), so that switching the backend does not change which requests go through a
+//! proxy. [`ProxyEnv`] adds the same two rules for every backend: loopback (`127.0.0.0/8`,
+//! `::1`, `localhost`) always goes direct, since a request allowed over plain http because
+//! it never leaves the machine must not be handed to a proxy; and under CGI
+//! (`REQUEST_METHOD` set) every proxy variable is ignored (httpoxy, CVE-2016-5385).
 //!
 //! `https://` destinations go through an HTTP `CONNECT` tunnel (TLS stays end to end);
 //! `http://` destinations are sent to the proxy in absolute form. Only `http://` proxy
@@ -20,6 +17,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use auth_core::transport::ProxyEnv;
 use http::Uri;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
@@ -31,34 +29,20 @@ use tower_service::Service;
 
 use crate::connect::BoxError;
 
-/// Destinations that never go through a proxy, in `NO_PROXY` syntax.
-const LOOPBACK: &str = "127.0.0.0/8,::1,localhost";
-
-/// Which proxies to use, read from environment variables through `var`.
-///
-/// `None` when no proxy is configured, so the common case costs nothing per request.
-pub(crate) fn from_env(var: impl Fn(&str) -> Option<String>) -> Option<Matcher> {
-    if var("REQUEST_METHOD").is_some() {
+/// The proxy rules for `env`: `None` when no proxy is configured, so the common case
+/// costs nothing per request.
+pub(crate) fn matcher(env: &ProxyEnv) -> Option<Matcher> {
+    if env.is_empty() {
         return None;
     }
-    let first = |names: [&str; 2]| {
-        names
-            .into_iter()
-            .find_map(|name| var(name).filter(|value| !value.trim().is_empty()))
-    };
-    let all = first(["ALL_PROXY", "all_proxy"]);
-    let http = first(["HTTP_PROXY", "http_proxy"]);
-    let https = first(["HTTPS_PROXY", "https_proxy"]);
-    if all.is_none() && http.is_none() && https.is_none() {
-        return None;
-    }
-    let no = first(["NO_PROXY", "no_proxy"]).unwrap_or_default();
+    // hyper-util's matcher parses the URLs as reqwest does: one that does not parse is
+    // ignored, and ALL_PROXY serves a scheme without a usable proxy of its own.
     Some(
         Matcher::builder()
-            .all(all.unwrap_or_default())
-            .http(http.unwrap_or_default())
-            .https(https.unwrap_or_default())
-            .no(format!("{no},{LOOPBACK}"))
+            .all(env.all().unwrap_or_default())
+            .http(env.http().unwrap_or_default())
+            .https(env.https().unwrap_or_default())
+            .no(env.no_proxy())
             .build(),
     )
 }
@@ -422,16 +406,8 @@ mod tests {
         assert!(err.to_string().contains("not an http:// proxy"), "{err}");
     }
 
-    fn env<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-        move |name| {
-            vars.iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| (*v).to_owned())
-        }
-    }
-
     fn proxied(vars: &[(&str, &str)], url: &str) -> Option<String> {
-        let matcher = from_env(env(vars))?;
+        let matcher = matcher(&ProxyEnv::from_vars(vars.iter().copied()))?;
         matcher
             .intercept(&url.parse::<Uri>().unwrap())
             .map(|i| i.uri().to_string())
@@ -484,6 +460,18 @@ mod tests {
                 None,
             ),
             (&[("HTTPS_PROXY", " ")], "https://api.example.test/", None),
+            // The upper-case variable wins even when blank, as in reqwest.
+            (
+                &[("HTTPS_PROXY", ""), ("https_proxy", proxy)],
+                "https://api.example.test/",
+                None,
+            ),
+            // An unusable HTTP_PROXY leaves http to ALL_PROXY, as in reqwest.
+            (
+                &[("HTTP_PROXY", "ftp://[bad"), ("ALL_PROXY", proxy)],
+                "http://api.example.test/",
+                Some("http://proxy.internal:3128/"),
+            ),
             // httpoxy: under CGI a request can set HTTP_PROXY through its Proxy header.
             (
                 &[("HTTP_PROXY", proxy), ("REQUEST_METHOD", "GET")],
@@ -514,7 +502,7 @@ mod tests {
     #[test]
     fn proxy_credentials_go_only_to_forwarded_http_requests_and_never_into_debug() {
         let vars = [("ALL_PROXY", "http://user:pa55word@proxy.internal:3128")];
-        let proxies = Proxies::new(from_env(env(&vars)));
+        let proxies = Proxies::new(matcher(&ProxyEnv::from_vars(vars)));
         let auth = proxies
             .forward_auth(&Uri::from_static("http://api.example.test/"))
             .unwrap();

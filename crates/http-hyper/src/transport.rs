@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::transport::{
-    HttpRequest, HttpResponse, HttpTransport, LimitedBody, TransportError, TransportErrorKind,
-    TransportSettings, user_agent,
+    HttpRequest, HttpResponse, HttpTransport, LimitedBody, ProxyEnv, RequestLabel, TransportError,
+    TransportErrorKind, TransportSettings, user_agent,
 };
 use bytes::Bytes;
 use http::header::{HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
@@ -23,7 +23,7 @@ use rustls_platform_verifier::Verifier;
 
 use crate::Error;
 use crate::connect::ConnectTimeout;
-use crate::failure::{self, Origin};
+use crate::failure;
 use crate::proxy::{self, Proxies, ProxyConnector};
 
 type Connector = ConnectTimeout<HttpsConnector<ProxyConnector>>;
@@ -140,7 +140,7 @@ impl HyperTransport {
     /// Sends the request and collects the body under the cap, with no timeout of its own.
     async fn exchange(
         &self,
-        origin: &Origin,
+        label: &RequestLabel,
         request: http::Request<Full<Bytes>>,
         max_body_bytes: usize,
     ) -> Result<HttpResponse, TransportError> {
@@ -148,9 +148,9 @@ impl HyperTransport {
             .client
             .request(request)
             .await
-            .map_err(|err| failure::request_error(origin, err))?;
+            .map_err(|err| failure::request_error(label, err))?;
         let (parts, body) = response.into_parts();
-        let body = collect(origin, body, max_body_bytes).await?;
+        let body = collect(label, body, max_body_bytes).await?;
         Ok(http::Response::from_parts(parts, body))
     }
 }
@@ -158,7 +158,7 @@ impl HyperTransport {
 /// Reads `body` frame by frame into a [`LimitedBody`], refusing it as soon as it passes
 /// `limit`, and at once when its declared length already does.
 async fn collect(
-    origin: &Origin,
+    label: &RequestLabel,
     mut body: Incoming,
     limit: usize,
 ) -> Result<Bytes, TransportError> {
@@ -169,7 +169,7 @@ async fn collect(
     LimitedBody::check_declared(limit, declared)?;
     let mut collected = LimitedBody::new(limit, declared);
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|err| failure::body_error(origin, err))?;
+        let frame = frame.map_err(|err| failure::body_error(label, err))?;
         // Trailers are dropped: nothing in OAuth or the APIs we call uses them.
         if let Ok(data) = frame.into_data() {
             collected.push(&data)?;
@@ -190,13 +190,14 @@ impl HttpTransport for HyperTransport {
             ));
         }
         let (timeout, max_body_bytes) = self.settings.limits_for(&request);
-        let origin = Origin::of(request.uri());
+        // Messages name only the origin: see `failure`.
+        let label = RequestLabel::origin_of(&request);
         let request = self.prepare(request)?;
         // One deadline over everything: connecting, sending, the response head and the
         // whole body. hyper itself has no total timeout.
-        match tokio::time::timeout(timeout, self.exchange(&origin, request, max_body_bytes)).await {
+        match tokio::time::timeout(timeout, self.exchange(&label, request, max_body_bytes)).await {
             Ok(result) => result,
-            Err(_elapsed) => Err(failure::total_timeout(&origin, timeout)),
+            Err(_elapsed) => Err(label.timed_out(timeout)),
         }
     }
 }
@@ -327,7 +328,7 @@ impl HyperTransportBuilder {
         http.set_nodelay(true);
         let proxies = self
             .proxies
-            .unwrap_or_else(|| Proxies::new(proxy::from_env(|name| std::env::var(name).ok())));
+            .unwrap_or_else(|| Proxies::new(proxy::matcher(&ProxyEnv::from_process_env())));
         let https = HttpsConnectorBuilder::new()
             .with_tls_config(tls)
             // Plain http stays possible: auth-core refuses credentials over http except
