@@ -18,7 +18,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
@@ -106,6 +106,21 @@ struct Entry {
     token: Arc<Token>,
     /// `None` for a token with no known expiry: it is served until invalidated.
     refresh_at: Option<SystemTime>,
+    /// Separate copies of the access token, each with its own reference count, one per
+    /// group of threads. Handing out a token clones it, and a clone writes its reference
+    /// count: were all threads to share one count, the cache line holding it would bounce
+    /// between cores on every hit. Copies compare equal, so `invalidate` is unaffected.
+    shards: [AccessToken; SHARDS],
+}
+
+/// How many copies of the access token a cache entry keeps (a power of two).
+const SHARDS: usize = 8;
+
+/// Hands each thread a shard, round-robin, the first time it asks.
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
 }
 
 impl Entry {
@@ -113,11 +128,29 @@ impl Entry {
         let refresh_at = token
             .expires_at
             .map(|expires_at| refresh_deadline(expires_at, now, margin));
-        Self { token, refresh_at }
+        let shards = std::array::from_fn(|i| {
+            if i == 0 {
+                token.access_token.clone()
+            } else {
+                AccessToken::new(token.access_token.secret())
+            }
+        });
+        Self {
+            token,
+            refresh_at,
+            shards,
+        }
     }
 
     fn is_fresh(&self, now: SystemTime) -> bool {
         self.refresh_at.is_none_or(|at| now < at)
+    }
+
+    /// A clone of the access token from this thread's copy.
+    fn access_token(&self) -> AccessToken {
+        // A thread whose thread-locals are being torn down uses the first copy.
+        let shard = SHARD.try_with(|s| *s).unwrap_or(0);
+        self.shards[shard % SHARDS].clone()
     }
 }
 
@@ -187,7 +220,7 @@ impl<S: TokenSource> CachingProvider<S> {
         let now = self.inner.clock.now();
         let cached = self.inner.cached.load();
         match cached.as_ref() {
-            Some(entry) if entry.is_fresh(now) => Some(entry.token.access_token.clone()),
+            Some(entry) if entry.is_fresh(now) => Some(entry.access_token()),
             _ => None,
         }
     }
@@ -633,6 +666,29 @@ mod tests {
             *lock(&source.refresh_tokens_seen),
             vec![None, Some("r1".to_owned())]
         );
+    }
+
+    #[test]
+    fn tokens_handed_out_on_any_thread_are_equal_and_invalidate() {
+        let clock = ManualClock::default();
+        let source = Arc::new(Counting::new(&clock));
+        let provider = cache(source.clone(), &clock);
+        provider.set(Token::bearer(AccessToken::new("t0"), None));
+        // More threads than copies, so every copy is used.
+        let tokens: Vec<AccessToken> = (0..2 * SHARDS)
+            .map(|_| {
+                let provider = provider.clone();
+                std::thread::spawn(move || provider.fresh_token().unwrap())
+                    .join()
+                    .unwrap()
+            })
+            .collect();
+        for token in &tokens {
+            assert_eq!(token.secret(), "t0");
+        }
+        // Invalidating with a copy from any thread drops the cached token.
+        provider.invalidate(&tokens[SHARDS + 3]);
+        assert!(provider.current().is_none());
     }
 
     #[tokio::test]
