@@ -653,6 +653,58 @@ mod tests {
         assert_eq!(sleep.delays(), vec![Duration::from_secs(5)]);
     }
 
+    /// Collects every event's fields as text.
+    #[derive(Default, Clone)]
+    struct Capture(Arc<Mutex<Vec<String>>>);
+
+    struct Fields<'a>(&'a mut String);
+
+    impl tracing::field::Visit for Fields<'_> {
+        fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn fmt::Debug) {
+            self.0.push_str(&format!("{}={:?} ", field.name(), value));
+        }
+    }
+
+    impl tracing::Subscriber for Capture {
+        fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+            tracing::span::Id::from_u64(1)
+        }
+        fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+        fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+        fn event(&self, event: &tracing::Event<'_>) {
+            let mut line = String::new();
+            event.record(&mut Fields(&mut line));
+            self.0.lock().unwrap().push(line);
+        }
+        fn enter(&self, _: &tracing::span::Id) {}
+        fn exit(&self, _: &tracing::span::Id) {}
+    }
+
+    #[tokio::test]
+    async fn retries_are_logged_without_query_strings_or_headers() {
+        let capture = Capture::default();
+        let _guard = tracing::subscriber::set_default(capture.clone());
+        let (retry, _, _) = harness(vec![status(503), connect_error()], RetryPolicy::default());
+        let mut request = get();
+        request.headers_mut().insert(
+            http::header::AUTHORIZATION,
+            http::HeaderValue::from_static("Bearer SECRET_TOKEN"),
+        );
+        let _ = retry.send(request).await;
+        let lines = capture.0.lock().unwrap().clone();
+        assert_eq!(lines.len(), 3, "{lines:?}");
+        for line in &lines {
+            assert!(!line.contains("SECRET"), "{line}");
+            assert!(!line.contains("key="), "{line}");
+            assert!(line.contains("path=\"/events\""), "{line}");
+        }
+        assert!(lines[0].contains("reason=\"503\""), "{}", lines[0]);
+        assert!(lines[2].contains("giving up"), "{}", lines[2]);
+    }
+
     #[test]
     fn debug_shows_the_policy() {
         let retry = Retry::new(
