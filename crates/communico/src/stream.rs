@@ -242,6 +242,15 @@ mod tests {
         (ids, starts, stream.total())
     }
 
+    #[test]
+    fn streams_and_clients_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        fn send<T: Send>() {}
+        send_sync::<Client>();
+        send::<EventStream>();
+        send::<Result<Event, Error>>();
+    }
+
     #[tokio::test]
     async fn survives_a_total_that_grows_and_a_silent_cap() {
         // The first page says 450, later pages 500; the server gives 120 at a time.
