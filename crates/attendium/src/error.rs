@@ -42,6 +42,59 @@ pub enum Error {
         path: String,
     },
     // GraphQL errors (graphql.rs).
+    /// The GraphQL server refused the operation and returned no data. Each entry of
+    /// `errors` has the message, path, locations and extensions: fix the operation or its
+    /// variables, or ask for access (an `extensions.code` such as `FORBIDDEN`). A result
+    /// with data *and* errors is not this error: it is a partial
+    /// [`Response`](crate::graphql::Response).
+    #[error("{}", crate::graphql::errors_summary(.status, .errors))]
+    GraphQl {
+        /// The HTTP status of the answer (`200`, or `4xx` under GraphQL over HTTP).
+        status: http::StatusCode,
+        /// The server's `errors`, in its order.
+        errors: Vec<crate::graphql::GraphQlError>,
+    },
+
+    /// The GraphQL endpoint answered an HTTP error without a GraphQL body (`404`, `429`,
+    /// `503`, ...). Check the endpoint URL; `429` and `5xx` are worth trying again later.
+    #[error("the GraphQL endpoint answered HTTP {status}{}{}", crate::graphql::content_type_suffix(.content_type), if .snippet.is_empty() { String::new() } else { format!(": {}", .snippet) })]
+    HttpStatus {
+        /// The HTTP status.
+        status: http::StatusCode,
+        /// The declared content type, if any.
+        content_type: Option<String>,
+        /// The start of the body, credentials masked.
+        snippet: String,
+    },
+
+    /// The GraphQL endpoint answered an HTML page instead of GraphQL: a proxy or gateway
+    /// error page (often `502`/`503` while the service is down) or a login page. Try again
+    /// later, or check that the endpoint URL is the API's and not a website's.
+    #[error("the GraphQL endpoint answered an HTML page (HTTP {status}{}): {snippet}", crate::graphql::content_type_suffix(.content_type))]
+    HtmlPage {
+        /// The HTTP status.
+        status: http::StatusCode,
+        /// The declared content type, if any.
+        content_type: Option<String>,
+        /// The start of the page, credentials masked.
+        snippet: String,
+    },
+
+    /// The endpoint answered success with something that is not a GraphQL response, or
+    /// with `data` that does not fit the generated type (the schema in `schemas/` may be
+    /// out of date: `cargo xtask schema pull`, then `cargo xtask codegen`).
+    #[error("invalid GraphQL response: {reason}")]
+    InvalidGraphQlResponse {
+        /// What is wrong.
+        reason: String,
+    },
+
+    /// The operation's variables could not be encoded as JSON. Nothing was sent.
+    #[error("the GraphQL variables cannot be encoded as JSON: {reason}")]
+    InvalidVariables {
+        /// Why.
+        reason: String,
+    },
 }
 
 impl From<auth_core::Error> for Error {

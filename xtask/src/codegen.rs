@@ -1,0 +1,426 @@
+//! `cargo xtask codegen`: one typed Rust module per GraphQL operation file.
+//!
+//! Inputs, relative to the workspace root: the schema [`SCHEMA`] and the operation files
+//! `*.graphql` in [`OPERATIONS`]. Output: [`OUTPUT`]`/<snake_name>.rs` per operation file
+//! plus `mod.rs` listing them. The output is checked in, so building the `attendium` crate
+//! needs no generator; `--check` fails when it is stale.
+//!
+//! Every function takes the root as a parameter so that tests run on a temporary copy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::fs;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use graphql_client_codegen::{CodegenMode, GraphQLClientCodegenOptions};
+use graphql_parser::query::{Definition, OperationDefinition};
+use heck::ToSnakeCase;
+
+use crate::error::Error;
+
+/// The schema the operations are checked against.
+pub(crate) const SCHEMA: &str = "schemas/attendium.graphql";
+/// Where the operation files live.
+pub(crate) const OPERATIONS: &str = "schemas/operations";
+/// Where the generated modules go.
+pub(crate) const OUTPUT: &str = "crates/attendium/src/generated";
+/// The command that regenerates the output, named in headers and in `--check` failures.
+pub(crate) const COMMAND: &str = "cargo xtask codegen";
+
+/// Where custom scalars of the schema are looked up (`type DateTime =
+/// crate::graphql::scalars::DateTime;`), so that the generated modules need no hand edits.
+const SCALARS_MODULE: &str = "crate::graphql::scalars";
+
+/// Lints the generated code may trip: it imports more than it uses and its items carry
+/// no docs.
+const MOD_ALLOWS: &[&str] = &[
+    "clippy::all",
+    "dead_code",
+    "missing_docs",
+    "non_camel_case_types",
+    "unreachable_pub",
+    "unused_imports",
+];
+
+/// One file the generator produces, with its path relative to the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GeneratedFile {
+    /// Relative to the workspace root, with `/` separators.
+    pub(crate) path: String,
+    /// The complete contents.
+    pub(crate) contents: String,
+}
+
+/// How a checked-in file differs from what the generator produces.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Drift {
+    /// The file should exist and does not.
+    Missing(String),
+    /// The file exists with other contents.
+    Stale(String),
+    /// The file is in the output directory but no operation produces it.
+    Extra(String),
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drift::Missing(path) => write!(f, "missing: {path}"),
+            Drift::Stale(path) => write!(f, "stale:   {path}"),
+            Drift::Extra(path) => write!(f, "extra:   {path}"),
+        }
+    }
+}
+
+/// An operation file that passed validation.
+struct Operation {
+    /// Relative path, for messages and headers.
+    rel: String,
+    /// The file's text.
+    text: String,
+    /// The module (and file) name: the file stem in snake case.
+    module: String,
+    /// The operations it defines, in file order.
+    operation_names: Vec<String>,
+}
+
+/// Generates every file under [`OUTPUT`] from the inputs under `root`, sorted by path.
+///
+/// The inputs are validated here first (files exist, names are usable, the GraphQL
+/// parses), because `graphql_client_codegen` panics on unreadable or unparsable input.
+/// It also caches parsed schemas per path for the life of the process, so one process
+/// must not generate twice from a schema path whose contents changed in between.
+pub(crate) fn generate(root: &Path) -> Result<Vec<GeneratedFile>, Error> {
+    let schema_path = root.join(SCHEMA);
+    let schema_text = read_text(&schema_path, SCHEMA)?;
+    graphql_parser::parse_schema::<String>(&schema_text).map_err(|e| Error::GraphQlSyntax {
+        path: SCHEMA.into(),
+        message: e.to_string(),
+    })?;
+    let operations = read_operations(root)?;
+
+    let mut files = Vec::with_capacity(operations.len() + 1);
+    for operation in &operations {
+        let code = generate_module(&schema_path, operation)?;
+        files.push(GeneratedFile {
+            path: format!("{OUTPUT}/{}.rs", operation.module),
+            contents: format!("{}{code}", module_header(operation)),
+        });
+    }
+    files.push(GeneratedFile {
+        path: format!("{OUTPUT}/mod.rs"),
+        contents: mod_rs(&operations),
+    });
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Writes `files` under `root` and deletes any other `.rs` file in [`OUTPUT`]. Files
+/// whose contents are already right are left untouched (their timestamps too, so cargo
+/// does not rebuild). Returns what changed.
+pub(crate) fn write(root: &Path, files: &[GeneratedFile]) -> Result<Vec<Drift>, Error> {
+    let changes = compare(root, files)?;
+    let output_dir = root.join(OUTPUT);
+    fs::create_dir_all(&output_dir).map_err(|e| Error::io(Path::new(OUTPUT), e))?;
+    for change in &changes {
+        match change {
+            Drift::Missing(rel) | Drift::Stale(rel) => {
+                let contents = files
+                    .iter()
+                    .find(|f| &f.path == rel)
+                    .map(|f| f.contents.as_str())
+                    .unwrap_or_default();
+                fs::write(root.join(rel), contents).map_err(|e| Error::io(Path::new(rel), e))?;
+            }
+            Drift::Extra(rel) => {
+                fs::remove_file(root.join(rel)).map_err(|e| Error::io(Path::new(rel), e))?;
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// Compares `files` with what is on disk under `root`: missing and stale files, and
+/// `.rs` files in [`OUTPUT`] that nothing generates. Empty when everything is current.
+pub(crate) fn compare(root: &Path, files: &[GeneratedFile]) -> Result<Vec<Drift>, Error> {
+    let mut drift = Vec::new();
+    for file in files {
+        match fs::read(root.join(&file.path)) {
+            Ok(bytes) if bytes == file.contents.as_bytes() => {}
+            Ok(_) => drift.push(Drift::Stale(file.path.clone())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                drift.push(Drift::Missing(file.path.clone()));
+            }
+            Err(e) => return Err(Error::io(Path::new(&file.path), e)),
+        }
+    }
+    let expected: BTreeSet<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    let output_dir = root.join(OUTPUT);
+    let entries = match fs::read_dir(&output_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            drift.sort();
+            return Ok(drift);
+        }
+        Err(e) => return Err(Error::io(Path::new(OUTPUT), e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(Path::new(OUTPUT), e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let rel = format!("{OUTPUT}/{name}");
+        if name.ends_with(".rs") && !expected.contains(rel.as_str()) {
+            drift.push(Drift::Extra(rel));
+        }
+    }
+    drift.sort();
+    Ok(drift)
+}
+
+/// `cargo xtask codegen --check`: an error listing every drift, or `Ok`.
+pub(crate) fn check(root: &Path) -> Result<(), Error> {
+    let files = generate(root)?;
+    let drift = compare(root, &files)?;
+    if drift.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Stale(drift))
+    }
+}
+
+fn read_text(path: &Path, rel: &str) -> Result<String, Error> {
+    let bytes = fs::read(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::invalid(Path::new(rel), "not found")
+        } else {
+            Error::io(Path::new(rel), e)
+        }
+    })?;
+    String::from_utf8(bytes).map_err(|_| Error::invalid(Path::new(rel), "not UTF-8 text"))
+}
+
+/// Reads and validates every operation file, sorted by module name.
+fn read_operations(root: &Path) -> Result<Vec<Operation>, Error> {
+    let dir = root.join(OPERATIONS);
+    let entries = fs::read_dir(&dir).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            Error::invalid(
+                Path::new(OPERATIONS),
+                "the directory of operation files does not exist",
+            )
+        } else {
+            Error::io(Path::new(OPERATIONS), e)
+        }
+    })?;
+
+    let mut names = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(Path::new(OPERATIONS), e))?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str().map(str::to_owned) else {
+            return Err(Error::invalid(
+                &Path::new(OPERATIONS).join(&name),
+                "file names must be UTF-8",
+            ));
+        };
+        // Dot files: `.gitkeep`, editor swap files.
+        if name.starts_with('.') {
+            continue;
+        }
+        let rel = format!("{OPERATIONS}/{name}");
+        let is_file = entry
+            .file_type()
+            .map_err(|e| Error::io(Path::new(&rel), e))?
+            .is_file();
+        if !is_file || !name.ends_with(".graphql") {
+            return Err(Error::invalid(
+                Path::new(&rel),
+                "only `.graphql` files (one per operation) belong here",
+            ));
+        }
+        names.push(name);
+    }
+    names.sort();
+
+    let mut operations: BTreeMap<String, Operation> = BTreeMap::new();
+    // Every name `mod.rs` defines (file modules, operation types and their modules), with
+    // the file that claims it: two files must not claim the same one.
+    let mut claimed: BTreeMap<String, String> = BTreeMap::new();
+    let mut claim = |name: String, rel: &str| match claimed.insert(name.clone(), rel.to_owned()) {
+        Some(other) if other != rel => Err(Error::invalid(
+            Path::new(rel),
+            format!("generates `{name}`, as {other} does: rename an operation or a file"),
+        )),
+        Some(_) => Err(Error::invalid(
+            Path::new(rel),
+            format!("generates `{name}` twice: rename an operation"),
+        )),
+        None => Ok(()),
+    };
+    for name in names {
+        let rel = format!("{OPERATIONS}/{name}");
+        let stem = name.trim_end_matches(".graphql");
+        let module = stem.to_snake_case();
+        // `mod` would overwrite mod.rs.
+        if module == "mod" || syn::parse_str::<syn::Ident>(&module).is_err() {
+            return Err(Error::invalid(
+                Path::new(&rel),
+                format!(
+                    "the file name gives the module name `{module}`, which is not a usable Rust identifier: rename the file"
+                ),
+            ));
+        }
+        claim(format!("{module}.rs"), &rel)?;
+        claim(format!("{module}_operation"), &rel)?;
+        let text = read_text(&root.join(&rel), &rel)?;
+        let operation_names = operation_names(&rel, &text)?;
+        for op in &operation_names {
+            claim(op.clone(), &rel)?;
+            // The generator names an operation's module with heck: the same spelling.
+            claim(op.to_snake_case(), &rel)?;
+        }
+        operations.insert(
+            module.clone(),
+            Operation {
+                rel,
+                text,
+                module,
+                operation_names,
+            },
+        );
+    }
+    Ok(operations.into_values().collect())
+}
+
+/// The names of the operations in `text`, which must parse and name each operation
+/// (the generated struct is named after it).
+fn operation_names(rel: &str, text: &str) -> Result<Vec<String>, Error> {
+    let document =
+        graphql_parser::parse_query::<String>(text).map_err(|e| Error::GraphQlSyntax {
+            path: rel.into(),
+            message: e.to_string(),
+        })?;
+    let mut names = Vec::new();
+    for definition in &document.definitions {
+        let name = match definition {
+            Definition::Fragment(_) => continue,
+            Definition::Operation(OperationDefinition::Query(q)) => q.name.clone(),
+            Definition::Operation(OperationDefinition::Mutation(m)) => m.name.clone(),
+            Definition::Operation(OperationDefinition::Subscription(s)) => s.name.clone(),
+            Definition::Operation(OperationDefinition::SelectionSet(_)) => None,
+        };
+        let Some(name) = name else {
+            return Err(Error::invalid(
+                Path::new(rel),
+                "every operation needs a name (`query Me { ... }`): the generated type is named after it",
+            ));
+        };
+        if syn::parse_str::<syn::Ident>(&name).is_err()
+            || syn::parse_str::<syn::Ident>(&name.to_snake_case()).is_err()
+        {
+            return Err(Error::invalid(
+                Path::new(rel),
+                format!("operation name `{name}` does not make a usable Rust type and module name"),
+            ));
+        }
+        names.push(name);
+    }
+    if names.is_empty() {
+        return Err(Error::invalid(
+            Path::new(rel),
+            "defines no operation (only fragments)",
+        ));
+    }
+    Ok(names)
+}
+
+/// Runs the generator on one validated operation file and formats the result.
+fn generate_module(schema_path: &Path, operation: &Operation) -> Result<String, Error> {
+    let mut options = GraphQLClientCodegenOptions::new(CodegenMode::Cli);
+    options.set_module_visibility(syn::parse_quote!(pub));
+    options.set_response_derives("Debug, Clone, PartialEq".to_owned());
+    options.set_variables_derives("Debug, Clone, PartialEq".to_owned());
+    options.set_custom_scalars_module(syn::parse_str(SCALARS_MODULE).map_err(|e| {
+        Error::GeneratedCode {
+            path: operation.rel.clone().into(),
+            message: e.to_string(),
+        }
+    })?);
+    // No `set_query_file`: it would embed an absolute path (`include_str!`) in the output.
+
+    // The inputs are validated above; the guard only turns a generator bug into an error
+    // instead of a crash with a poisoned cache.
+    let generated = catch_unwind(AssertUnwindSafe(|| {
+        graphql_client_codegen::generate_module_token_stream_from_string(
+            &operation.text,
+            schema_path,
+            options,
+        )
+        .map_err(|e| e.to_string())
+    }))
+    .map_err(|_| Error::Codegen {
+        path: operation.rel.clone().into(),
+        message: "the generator panicked".to_owned(),
+    })?
+    .map_err(|message| Error::Codegen {
+        path: operation.rel.clone().into(),
+        message,
+    })?;
+
+    let file = syn::parse2::<syn::File>(generated).map_err(|e| Error::GeneratedCode {
+        path: operation.rel.clone().into(),
+        message: e.to_string(),
+    })?;
+    Ok(prettyplease::unparse(&file))
+}
+
+fn module_header(operation: &Operation) -> String {
+    format!(
+        "// @generated by `{COMMAND}` from {} against {SCHEMA}.\n\
+         // Do not edit: change the .graphql files and run `{COMMAND}`.\n\n",
+        operation.rel
+    )
+}
+
+fn mod_rs(operations: &[Operation]) -> String {
+    let mut out = String::new();
+    out.push_str(
+        "//! Typed GraphQL operations generated from `schemas/` (see `cargo xtask codegen`).\n",
+    );
+    out.push_str("//!\n");
+    out.push_str("//! Each module holds one operation file: the operation type (implementing\n");
+    out.push_str(
+        "//! `graphql_client::GraphQLQuery`, re-exported here) and, in the module named\n",
+    );
+    out.push_str("//! after the operation, its `Variables` and `ResponseData`.\n\n");
+    out.push_str(&format!(
+        "// @generated by `{COMMAND}`. Do not edit: add a file to {OPERATIONS}/ and run `{COMMAND}`.\n\n"
+    ));
+    for allow in MOD_ALLOWS {
+        out.push_str(&format!("#![allow({allow})]\n"));
+    }
+    for operation in operations {
+        // The file module gets a private name and re-exports the operation types and
+        // modules, so that callers write `generated::me::Variables` rather than
+        // `generated::me::me::Variables`.
+        let mut exports: Vec<String> = Vec::new();
+        for name in &operation.operation_names {
+            exports.push(name.clone());
+            exports.push(name.to_snake_case());
+        }
+        exports.sort();
+        out.push('\n');
+        out.push_str(&format!("// From {}.\n", operation.rel));
+        // rustfmt would reformat prettyplease's output and make `--check` fail.
+        out.push_str("#[rustfmt::skip]\n");
+        out.push_str(&format!("#[path = \"{}.rs\"]\n", operation.module));
+        out.push_str(&format!("mod {}_operation;\n", operation.module));
+        out.push_str(&format!(
+            "pub use self::{}_operation::{{{}}};\n",
+            operation.module,
+            exports.join(", ")
+        ));
+    }
+    out
+}
