@@ -5,11 +5,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use attendium::generated::{Me, me};
+use attendium::graphql::GraphQlClient;
 use attendium::{AttendiumAuth, LoginOptions, Logout};
 use auth_core::HttpTransport;
 use bytes::Bytes;
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION};
-use serde_json::{Map, Value, json};
+use http::header::LOCATION;
+use serde_json::{Map, Value};
 use url::Url;
 
 use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs};
@@ -18,9 +20,6 @@ use crate::exit::{Failure, Kind};
 
 /// How long a login completed by the sandbox may take.
 const SANDBOX_LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The query `whoami` sends.
-const WHOAMI_QUERY: &str = "query Me { me { id } }";
 
 /// Whether a login prints its authorization URL: always when a person must open it;
 /// not when the sandbox completes a login that another command needed.
@@ -198,16 +197,20 @@ impl Session {
 
     async fn whoami(&self) -> Result<(), Failure> {
         self.ensure_session().await?;
-        let data = self.graphql(WHOAMI_QUERY, Map::new()).await?;
-        let id = data
-            .pointer("/data/me/id")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                Failure::new(Kind::Api, "the GraphQL answer has no `me.id`")
-                    .next("check --api-url (or ATTENDIUM_API_URL)")
-            })?;
+        let answer = self
+            .graphql()?
+            .query::<Me>(me::Variables)
+            .await
+            .and_then(attendium::graphql::Response::complete)
+            .map_err(|e| self.fail(e))?;
+        let Some(user) = answer.me else {
+            return Err(
+                Failure::new(Kind::Auth, "the API knows no user for this session")
+                    .next("run `attend attendium login` again"),
+            );
+        };
         let mut out = io::stdout().lock();
-        writeln!(out, "{id}")?;
+        writeln!(out, "{}", user.id)?;
         out.flush()?;
         eprintln!("(logged in to {})", self.issuer);
         Ok(())
@@ -229,17 +232,25 @@ impl Session {
         }
         let variables = parse_vars(&args.vars)?;
         self.ensure_session().await?;
-        let answer = self.graphql(&text, variables).await?;
+        let answer = self
+            .graphql()?
+            .raw(&text, variables)
+            .await
+            .map_err(|e| self.fail(e))?;
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &answer)
+        serde_json::to_writer_pretty(&mut out, &answer.data)
             .map_err(|e| Failure::new(Kind::Unexpected, e.to_string()))?;
         out.write_all(b"\n")?;
         out.flush()?;
-        if answer.get("errors").is_some_and(|e| !e.is_null()) {
-            return Err(
-                Failure::new(Kind::Api, "the GraphQL answer has errors (printed above)")
-                    .next("fix the query or its variables"),
-            );
+        if answer.is_partial() {
+            for error in &answer.errors {
+                eprintln!("attend: GraphQL error: {error}");
+            }
+            return Err(Failure::new(
+                Kind::Api,
+                "the answer is partial: some fields failed (errors above)",
+            )
+            .next("fix the query or its variables"));
         }
         Ok(())
     }
@@ -258,60 +269,14 @@ impl Session {
         Ok(())
     }
 
-    /// POSTs a GraphQL request (GraphQL over HTTP) with the session's token; returns the
-    /// JSON answer (`data` and `errors`).
-    async fn graphql(&self, query: &str, variables: Map<String, Value>) -> Result<Value, Failure> {
-        let token = self.auth.token().await.map_err(|e| self.fail(e))?;
-        let body = json!({ "query": query, "variables": variables });
-        let mut bearer =
-            http::HeaderValue::try_from(format!("Bearer {}", token.access_token.secret()))
-                .map_err(|_| {
-                    Failure::new(Kind::Auth, "the access token cannot be sent in a header")
-                })?;
-        bearer.set_sensitive(true);
-        let request = http::Request::post(&self.api_url)
-            .header(CONTENT_TYPE, "application/json")
-            .header(
-                ACCEPT,
-                "application/graphql-response+json, application/json",
-            )
-            .header(AUTHORIZATION, bearer)
-            .body(Bytes::from(body.to_string()))
-            .map_err(|e| {
-                Failure::usage(format!("`{}` cannot be used: {e}", self.api_url))
-                    .next("check --api-url (or ATTENDIUM_API_URL)")
-            })?;
-        let response = self
-            .transport
-            .send(request)
-            .await
-            .map_err(|e| self.fail(attendium::Error::from(auth_core::Error::Transport(e))))?;
-        let status = response.status();
-        if status == http::StatusCode::UNAUTHORIZED {
-            return Err(
-                Failure::new(Kind::Auth, "the GraphQL API refused the access token")
-                    .next("run `attend attendium login` again"),
-            );
-        }
-        let answer: Value = serde_json::from_slice(response.body()).map_err(|_| {
-            Failure::new(
-                Kind::Api,
-                format!(
-                    "{} answered something that is not JSON (HTTP {status}): {}",
-                    self.api_url,
-                    auth_core::response::snippet(response.body())
-                ),
-            )
-            .next("check --api-url (or ATTENDIUM_API_URL)")
+    /// The GraphQL client for `--api-url`, with the session's tokens.
+    fn graphql(&self) -> Result<GraphQlClient, Failure> {
+        let endpoint = Url::parse(&self.api_url).map_err(|e| {
+            Failure::usage(format!("`{}` is not a URL: {e}", self.api_url))
+                .next("check --api-url (or ATTENDIUM_API_URL)")
         })?;
-        if !status.is_success() && answer.get("errors").is_none() {
-            return Err(Failure::new(
-                Kind::Api,
-                format!("{} answered HTTP {status}", self.api_url),
-            )
-            .next("try again later"));
-        }
-        Ok(answer)
+        GraphQlClient::new(endpoint, self.transport.clone(), self.auth.token_provider())
+            .map_err(|e| self.fail(e))
     }
 }
 
@@ -402,6 +367,7 @@ fn open_browser(url: &Url) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn variables_are_json_or_strings() {

@@ -164,6 +164,16 @@ impl Failure {
                 .next("check --issuer (or ATTENDIUM_ISSUER)"),
             E::SessionLocked { .. } => Failure::new(Kind::Io, error.to_string())
                 .next("try again, or remove the lock file if no other attend is running"),
+            E::GraphQl { .. } => {
+                Failure::new(Kind::Api, error.to_string()).next("fix the query or its variables")
+            }
+            E::InvalidVariables { .. } => {
+                Failure::usage(error.to_string()).next("check the --var values")
+            }
+            E::HtmlPage { .. } | E::HttpStatus { .. } | E::InvalidGraphQlResponse { .. } => {
+                Failure::new(Kind::Api, error.to_string())
+                    .next("check --api-url (or ATTENDIUM_API_URL), or try again later")
+            }
             _ => {
                 let text = error.to_string();
                 Failure::new(Kind::Api, text).next("run again with -v for details")

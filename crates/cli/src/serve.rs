@@ -68,6 +68,10 @@ pub(crate) async fn run(args: ServeArgs, transport: Arc<dyn HttpTransport>) -> R
             .with_state(relay),
     );
 
+    // Listen for Ctrl-C before saying the server is up, so that an interrupt sent as soon
+    // as the banner appears stops it gracefully instead of killing it.
+    let interrupted = interrupt_signal()?;
+
     let communico_url = format!("{origin}{communico_prefix}");
     let mut out = std::io::stdout().lock();
     // Demo credentials only: the sandbox has no real secrets, so printing them is the point.
@@ -93,17 +97,27 @@ pub(crate) async fn run(args: ServeArgs, transport: Arc<dyn HttpTransport>) -> R
     drop(out);
 
     axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            // Without a Ctrl-C handler there is no way to stop gracefully: serve until killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
+        .with_graceful_shutdown(interrupted)
         .await
         .map_err(|e| Failure::io("the sandbox's port", &e))?;
     eprintln!("Sandbox stopped.");
     communico_sandbox.shutdown().await;
     Ok(())
+}
+
+/// Resolves at Ctrl-C. The handler is installed now, not at the first poll.
+fn interrupt_signal() -> Result<impl Future<Output = ()>, Failure> {
+    let cannot = |e: std::io::Error| {
+        Failure::new(Kind::Unexpected, format!("cannot listen for Ctrl-C: {e}"))
+    };
+    #[cfg(unix)]
+    let mut signal = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        .map_err(cannot)?;
+    #[cfg(windows)]
+    let mut signal = tokio::signal::windows::ctrl_c().map_err(cannot)?;
+    Ok(async move {
+        signal.recv().await;
+    })
 }
 
 /// Relays one request to the Communico sandbox, path and query unchanged.

@@ -104,7 +104,7 @@ fn login_with_no_browser_then_token_whoami_query_and_logout() {
         .assert()
         .success();
     let answer: Value = serde_json::from_slice(&answer.get_output().stdout).unwrap();
-    assert_eq!(answer["data"]["me"]["id"], DEFAULT_USER_ID);
+    assert_eq!(answer["me"]["id"], DEFAULT_USER_ID);
 
     attendium(&server, store.path())
         .arg("logout")
@@ -253,4 +253,36 @@ fn a_store_that_is_not_a_directory_is_an_io_error() {
         .arg(file.path())
         .assert()
         .code(6);
+}
+
+#[test]
+fn graphql_failures_are_api_errors_with_what_to_do() {
+    use sandbox::attendium::{FaultTimes, GraphqlFault};
+    let server = AttendiumServer::start(AttendiumConfig::new());
+    let store = tempfile::tempdir().unwrap();
+    login(&server, store.path());
+    let cases = [
+        (GraphqlFault::BadGatewayHtml, "HTML"),
+        (GraphqlFault::Errors, "query"),
+        (GraphqlFault::PartialData, "partial"),
+    ];
+    for (fault, said) in cases {
+        server
+            .server
+            .inject_graphql_fault(fault.clone(), FaultTimes::Once);
+        let command = if fault == GraphqlFault::PartialData {
+            "query"
+        } else {
+            "whoami"
+        };
+        let mut cmd = attendium(&server, store.path());
+        cmd.arg(command);
+        if command == "query" {
+            cmd.arg("-").write_stdin("query { me { id } }");
+        }
+        cmd.assert()
+            .code(4)
+            .stderr(contains(said))
+            .stderr(contains("panicked").not());
+    }
 }
