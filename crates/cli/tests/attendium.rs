@@ -267,9 +267,7 @@ fn graphql_failures_are_api_errors_with_what_to_do() {
         (GraphqlFault::PartialData, "partial"),
     ];
     for (fault, said) in cases {
-        server
-            .server
-            .inject_graphql_fault(fault.clone(), FaultTimes::Once);
+        server.server.inject_graphql_fault(fault, FaultTimes::Once);
         let command = if fault == GraphqlFault::PartialData {
             "query"
         } else {
