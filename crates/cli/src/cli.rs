@@ -129,7 +129,7 @@ pub(crate) struct EventsArgs {
     /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) from: Date,
-    /// The last day, included (YYYY-MM-DD).
+    /// The last day, included: YYYY-MM-DD, today, tomorrow, or +N.
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) to: Date,
     /// Only at this branch (repeat for several).
