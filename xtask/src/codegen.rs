@@ -574,9 +574,17 @@ pub(crate) mod tests {
         assert!(write(root.path(), &files).unwrap().is_empty());
     }
 
+    /// A name, the schema, the operation files, and what the error must say.
+    type Case = (
+        &'static str,
+        &'static str,
+        &'static [(&'static str, &'static str)],
+        &'static str,
+    );
+
     #[test]
     fn bad_inputs_are_reported_with_the_file_and_never_panic() {
-        let cases: &[(&str, &str, &[(&str, &str)], &str)] = &[
+        let cases: &[Case] = &[
             (
                 "operation syntax error",
                 KNOWN_SCHEMA,

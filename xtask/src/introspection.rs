@@ -416,3 +416,252 @@ fn required_name(item: &Map<String, Value>) -> Result<&str, Error> {
         .filter(|n| !n.is_empty())
         .ok_or_else(|| Error::Introspection("an entry has no `name`".to_owned()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::codegen;
+
+    const FIXTURE: &str = include_str!("../tests/fixtures/known_schema_introspection.json");
+    const HEADER: &str = "# pulled\n\n";
+
+    /// The checked-in schema without its leading comment block.
+    fn known_schema_body() -> String {
+        let sdl =
+            fs::read_to_string(codegen::tests::workspace_root().join(codegen::SCHEMA)).unwrap();
+        sdl.lines()
+            .skip_while(|l| l.starts_with('#') || l.is_empty())
+            .map(|l| format!("{l}\n"))
+            .collect()
+    }
+
+    #[test]
+    fn the_known_schemas_introspection_prints_as_the_checked_in_sdl() {
+        let json: Value = serde_json::from_str(FIXTURE).unwrap();
+        let sdl = to_sdl(&json, HEADER).unwrap();
+        assert_eq!(sdl, format!("{HEADER}{}", known_schema_body()));
+        // The bare `__schema` parent is accepted too.
+        assert_eq!(to_sdl(&json["data"], HEADER).unwrap(), sdl);
+    }
+
+    #[test]
+    fn pulled_sdl_round_trips_through_codegen_to_the_same_code() {
+        let json: Value = serde_json::from_str(FIXTURE).unwrap();
+        let root = codegen::tests::copy_of_workspace();
+        fs::write(
+            root.path().join(codegen::SCHEMA),
+            to_sdl(&json, HEADER).unwrap(),
+        )
+        .unwrap();
+        let from_pulled = codegen::generate(root.path()).unwrap();
+        let from_checked_in = codegen::generate(codegen::tests::workspace_root()).unwrap();
+        assert_eq!(from_pulled, from_checked_in);
+    }
+
+    fn named(kind: &str, name: &str) -> Value {
+        json!({ "kind": kind, "name": name, "ofType": null })
+    }
+
+    fn non_null(of: Value) -> Value {
+        json!({ "kind": "NON_NULL", "name": null, "ofType": of })
+    }
+
+    fn list_of(of: Value) -> Value {
+        json!({ "kind": "LIST", "name": null, "ofType": of })
+    }
+
+    /// Every kind of definition, with the server listing types out of order.
+    fn rich_introspection() -> Value {
+        let string = named("SCALAR", "String");
+        let id = non_null(named("SCALAR", "ID"));
+        json!({ "data": { "__schema": {
+            "queryType": { "name": "Root" },
+            "mutationType": { "name": "Mutation" },
+            "subscriptionType": null,
+            "directives": [
+                { "name": "skip", "description": "built in", "locations": ["FIELD"],
+                  "args": [{ "name": "if", "description": null, "type": non_null(named("SCALAR", "Boolean")), "defaultValue": null }] },
+                { "name": "cached", "description": null, "locations": ["FIELD_DEFINITION", "OBJECT"],
+                  "args": [{ "name": "ttl", "description": null, "type": named("SCALAR", "Int"), "defaultValue": "60" }] }
+            ],
+            "types": [
+                { "kind": "OBJECT", "name": "Root", "description": "Entry points.\nSecond line with \"\"\" inside.",
+                  "interfaces": [],
+                  "fields": [
+                    { "name": "events", "description": null,
+                      "args": [
+                        { "name": "first", "description": "How many.", "type": named("SCALAR", "Int"), "defaultValue": "20" },
+                        { "name": "kinds", "description": null, "type": list_of(non_null(named("ENUM", "Kind"))), "defaultValue": "[TALK]" }
+                      ],
+                      "type": non_null(list_of(non_null(named("OBJECT", "Event")))),
+                      "isDeprecated": false, "deprecationReason": null },
+                    { "name": "node", "description": null,
+                      "args": [{ "name": "id", "description": null, "type": id, "defaultValue": null }],
+                      "type": named("INTERFACE", "Node"), "isDeprecated": true, "deprecationReason": "Use `events`." },
+                    { "name": "search", "description": null,
+                      "args": [{ "name": "filter", "description": null, "type": named("INPUT_OBJECT", "Filter"), "defaultValue": null }],
+                      "type": list_of(named("UNION", "Result")), "isDeprecated": true, "deprecationReason": "No longer supported" }
+                  ] },
+                { "kind": "SCALAR", "name": "String", "description": "built in" },
+                { "kind": "OBJECT", "name": "__Type", "description": null, "fields": [] },
+                { "kind": "UNION", "name": "Result", "description": null,
+                  "possibleTypes": [named("OBJECT", "Event"), named("OBJECT", "Room")] },
+                { "kind": "ENUM", "name": "Kind", "description": "What an event is.",
+                  "enumValues": [
+                    { "name": "TALK", "description": null, "isDeprecated": false, "deprecationReason": null },
+                    { "name": "CLASS", "description": "A course.", "isDeprecated": true, "deprecationReason": "Say \"TALK\"." }
+                  ] },
+                { "kind": "INPUT_OBJECT", "name": "Filter", "description": null,
+                  "inputFields": [
+                    { "name": "text", "description": "Words to find.", "type": string, "defaultValue": null },
+                    { "name": "after", "description": null, "type": named("SCALAR", "DateTime"), "defaultValue": "\"2026-01-01\"" }
+                  ] },
+                { "kind": "SCALAR", "name": "DateTime", "description": null },
+                { "kind": "INTERFACE", "name": "Node", "description": null, "interfaces": [],
+                  "fields": [{ "name": "id", "description": null, "args": [], "type": id, "isDeprecated": false, "deprecationReason": null }] },
+                { "kind": "OBJECT", "name": "Event", "description": null, "interfaces": [named("INTERFACE", "Node")],
+                  "fields": [
+                    { "name": "id", "description": null, "args": [], "type": id, "isDeprecated": false, "deprecationReason": null },
+                    { "name": "starts", "description": null, "args": [], "type": named("SCALAR", "DateTime"), "isDeprecated": false, "deprecationReason": null },
+                    { "name": "kind", "description": null, "args": [], "type": non_null(named("ENUM", "Kind")), "isDeprecated": false, "deprecationReason": null }
+                  ] },
+                { "kind": "OBJECT", "name": "Room", "description": null, "interfaces": [named("INTERFACE", "Node")],
+                  "fields": [{ "name": "id", "description": null, "args": [], "type": id, "isDeprecated": false, "deprecationReason": null }] },
+                { "kind": "OBJECT", "name": "Mutation", "description": null, "interfaces": [],
+                  "fields": [{ "name": "ping", "description": null, "args": [], "type": named("SCALAR", "String"), "isDeprecated": false, "deprecationReason": null }] }
+            ]
+        } } })
+    }
+
+    #[test]
+    fn every_kind_of_definition_prints_as_graphql_js_would() {
+        let sdl = to_sdl(&rich_introspection(), "").unwrap();
+        let expected = r#"schema {
+  query: Root
+  mutation: Mutation
+}
+
+directive @cached(ttl: Int = 60) on FIELD_DEFINITION | OBJECT
+
+scalar DateTime
+
+type Event implements Node {
+  id: ID!
+  starts: DateTime
+  kind: Kind!
+}
+
+input Filter {
+  "Words to find."
+  text: String
+  after: DateTime = "2026-01-01"
+}
+
+"What an event is."
+enum Kind {
+  TALK
+  "A course."
+  CLASS @deprecated(reason: "Say \"TALK\".")
+}
+
+type Mutation {
+  ping: String
+}
+
+interface Node {
+  id: ID!
+}
+
+union Result = Event | Room
+
+type Room implements Node {
+  id: ID!
+}
+
+"""
+Entry points.
+Second line with \""" inside.
+"""
+type Root {
+  events(
+    "How many."
+    first: Int = 20
+    kinds: [Kind!] = [TALK]
+  ): [Event!]!
+  node(id: ID!): Node @deprecated(reason: "Use `events`.")
+  search(filter: Filter): [Result] @deprecated
+}
+"#;
+        assert_eq!(sdl, expected);
+    }
+
+    #[test]
+    fn a_richer_pulled_schema_feeds_codegen() {
+        let root = tempfile::tempdir().unwrap();
+        fs::create_dir_all(root.path().join(codegen::OPERATIONS)).unwrap();
+        fs::write(
+            root.path().join(codegen::SCHEMA),
+            to_sdl(&rich_introspection(), "").unwrap(),
+        )
+        .unwrap();
+        fs::write(
+            root.path().join(codegen::OPERATIONS).join("Events.graphql"),
+            "query Events($first: Int, $filter: Filter) {\n  events(first: $first) { id starts kind }\n  search(filter: $filter) { __typename ... on Room { id } }\n}\n",
+        )
+        .unwrap();
+        let files = codegen::generate(root.path()).unwrap();
+        let events = &files[0].contents;
+        assert!(events.contains("pub struct Events;"), "{events}");
+        // Custom scalars are looked up where graphql.rs documents them.
+        assert!(
+            events.contains("crate::graphql::scalars::DateTime"),
+            "{events}"
+        );
+    }
+
+    #[test]
+    fn unusable_introspection_results_are_errors() {
+        let cases = [
+            ("no __schema", json!({"data": {}}), "no `__schema`"),
+            (
+                "errors only",
+                json!({"errors": [{"message": "no"}]}),
+                "no `__schema`",
+            ),
+            (
+                "no query type",
+                json!({"__schema": {"queryType": null, "types": []}}),
+                "`queryType` has no name",
+            ),
+            (
+                "types not a list",
+                json!({"__schema": {"queryType": {"name": "Query"}, "types": {}}}),
+                "`types` is not a list",
+            ),
+            (
+                "unknown kind",
+                json!({"__schema": {"queryType": {"name": "Query"}, "types": [{"kind": "WIDGET", "name": "Query"}]}}),
+                "unknown kind `WIDGET`",
+            ),
+            (
+                "field without a type",
+                json!({"__schema": {"queryType": {"name": "Query"}, "types": [
+                    {"kind": "OBJECT", "name": "Query", "fields": [{"name": "me"}]}]}}),
+                "a type reference is missing",
+            ),
+            (
+                "nameless type",
+                json!({"__schema": {"queryType": {"name": "Query"}, "types": [{"kind": "OBJECT", "fields": []}]}}),
+                "no `name`",
+            ),
+        ];
+        for (name, json, expected) in cases {
+            let err = to_sdl(&json, "").unwrap_err().to_string();
+            assert!(err.contains(expected), "{name}: {err}");
+        }
+    }
+}

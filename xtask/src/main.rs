@@ -28,6 +28,9 @@ use crate::error::Error;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Work on another copy of the workspace (tests use a temporary one).
+    #[arg(long, global = true, hide = true)]
+    root: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,8 +68,14 @@ enum SchemaCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match run(cli.command) {
+    let root = cli.root.unwrap_or_else(workspace_root);
+    match run(&root, cli.command) {
         Ok(()) => ExitCode::SUCCESS,
+        // Exit 2 for a bad command line, as clap does for its own errors.
+        Err(err @ Error::Usage(_)) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
         Err(err) => {
             eprintln!("error: {err}");
             ExitCode::FAILURE
@@ -80,17 +89,16 @@ fn workspace_root() -> PathBuf {
     manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
-fn run(command: Command) -> Result<(), Error> {
-    let root = workspace_root();
+fn run(root: &Path, command: Command) -> Result<(), Error> {
     match command {
         Command::Codegen { check: true } => {
-            codegen::check(&root)?;
+            codegen::check(root)?;
             println!("generated code is up to date");
             Ok(())
         }
         Command::Codegen { check: false } => {
-            let files = codegen::generate(&root)?;
-            let changes = codegen::write(&root, &files)?;
+            let files = codegen::generate(root)?;
+            let changes = codegen::write(root, &files)?;
             if changes.is_empty() {
                 println!("{} generated files, all up to date", files.len());
             } else {
@@ -115,12 +123,17 @@ fn run(command: Command) -> Result<(), Error> {
                 .filter(|t| !t.trim().is_empty())
                 .map(|t| auth_core::AccessToken::new(t.trim()));
             let out = out.unwrap_or_else(|| root.join(codegen::SCHEMA));
-            let transport = http_reqwest::ReqwestTransport::new()
-                .map_err(|e| Error::Usage(format!("cannot set up HTTP: {e}")))?;
+            let transport = http_reqwest::ReqwestTransport::new().map_err(|e| Error::Pull {
+                endpoint: auth_core::secure_url::display_url(&endpoint),
+                reason: format!("cannot set up HTTP: {e}"),
+            })?;
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))?;
+                .map_err(|e| Error::Pull {
+                    endpoint: auth_core::secure_url::display_url(&endpoint),
+                    reason: format!("cannot start the async runtime: {e}"),
+                })?;
             let sdl = runtime.block_on(schema_pull::pull(&transport, &endpoint, token.as_ref()))?;
             schema_pull::write(&out, &sdl)?;
             println!(

@@ -128,3 +128,170 @@ pub(crate) fn write(out: &Path, sdl: &str) -> Result<(), Error> {
     }
     std::fs::write(out, sdl).map_err(|e| Error::io(out, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use auth_core::transport::{HttpRequest, HttpResponse, TransportError, from_fn};
+
+    use super::*;
+
+    const TOKEN: &str = "SECRET-PULL-TOKEN-81c2";
+    const FIXTURE: &str = include_str!("../tests/fixtures/known_schema_introspection.json");
+
+    type Seen = Arc<Mutex<Vec<HttpRequest>>>;
+
+    /// Runs a pull against a fake server answering `status`, `content_type`, `body`.
+    fn pull_from(
+        endpoint: &str,
+        token: Option<&str>,
+        status: u16,
+        content_type: &str,
+        body: &str,
+    ) -> (Result<String, Error>, Seen) {
+        let seen: Seen = Arc::default();
+        let recorder = Arc::clone(&seen);
+        let body = body.to_owned();
+        let content_type = content_type.to_owned();
+        let transport = from_fn(move |request: HttpRequest| {
+            recorder.lock().unwrap().push(request);
+            let response: Result<HttpResponse, TransportError> = Ok(http::Response::builder()
+                .status(status)
+                .header("content-type", content_type.as_str())
+                .body(Bytes::from(body.clone()))
+                .unwrap());
+            async move { response }
+        });
+        let endpoint = Url::parse(endpoint).unwrap();
+        let token = token.map(AccessToken::new);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result = runtime.block_on(pull(&transport, &endpoint, token.as_ref()));
+        (result, seen)
+    }
+
+    #[test]
+    fn pull_posts_the_introspection_query_with_the_token_and_writes_sdl() {
+        let (sdl, seen) = pull_from(
+            "https://api.attendium.test/graphql?x=1",
+            Some(TOKEN),
+            200,
+            "application/json",
+            FIXTURE,
+        );
+        let sdl = sdl.unwrap();
+        assert!(sdl.starts_with(
+            "# The Attendium GraphQL schema as https://api.attendium.test/graphql reports it"
+        ));
+        assert!(sdl.contains("type Query {\n  \"The signed-in user.\"\n  me: User\n}\n"));
+
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        let request = &seen[0];
+        assert_eq!(request.method(), http::Method::POST);
+        assert_eq!(
+            request.headers()["authorization"],
+            format!("Bearer {TOKEN}").as_str()
+        );
+        assert_eq!(request.headers()["content-type"], "application/json");
+        let body: Value = serde_json::from_slice(request.body()).unwrap();
+        assert_eq!(body["query"], INTROSPECTION_QUERY);
+        assert_eq!(body["operationName"], "IntrospectionQuery");
+        assert_eq!(RequestOptions::of(request).timeout, Some(TIMEOUT));
+    }
+
+    #[test]
+    fn a_token_goes_only_to_https_or_loopback() {
+        let (result, seen) = pull_from(
+            "http://api.attendium.test/graphql",
+            Some(TOKEN),
+            200,
+            "application/json",
+            FIXTURE,
+        );
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("refusing to send credentials"), "{err}");
+        assert!(seen.lock().unwrap().is_empty());
+
+        let (result, _) = pull_from(
+            "http://127.0.0.1:8080/graphql",
+            Some(TOKEN),
+            200,
+            "application/json",
+            FIXTURE,
+        );
+        result.unwrap();
+
+        // No token, nothing to protect: anonymous introspection may go anywhere.
+        let (result, seen) = pull_from(
+            "http://api.attendium.test/graphql",
+            None,
+            200,
+            "application/json",
+            FIXTURE,
+        );
+        result.unwrap();
+        assert!(
+            seen.lock().unwrap()[0]
+                .headers()
+                .get("authorization")
+                .is_none()
+        );
+
+        let (result, _) = pull_from("ftp://127.0.0.1/graphql", None, 200, "", FIXTURE);
+        assert!(result.unwrap_err().to_string().contains("http or https"));
+    }
+
+    #[test]
+    fn refusals_are_explained_without_the_token() {
+        let echo = format!("Authorization: Bearer {TOKEN}");
+        let cases = [
+            (401, "application/json", "{}".to_owned(), "rejected the token (HTTP 401)"),
+            (
+                502,
+                "text/html",
+                format!("<html>Bad Gateway {echo}</html>"),
+                "HTTP 502 Bad Gateway: the answer is not JSON: <html>Bad Gateway",
+            ),
+            (
+                200,
+                "application/json",
+                serde_json::json!({"errors": [{"message": format!("introspection disabled {echo}")}]}).to_string(),
+                "refused the introspection query: introspection disabled",
+            ),
+            (
+                200,
+                "application/json",
+                r#"{"data": {"me": {"id": "1"}}}"#.to_owned(),
+                "no introspection result",
+            ),
+        ];
+        for (status, content_type, body, expected) in cases {
+            let (result, _) = pull_from(
+                "https://api.attendium.test/graphql",
+                Some(TOKEN),
+                status,
+                content_type,
+                &body,
+            );
+            let err = result.unwrap_err();
+            for text in [err.to_string(), format!("{err:?}")] {
+                assert!(text.contains(expected), "{status}: {text}");
+                assert!(!text.contains(TOKEN), "{status}: {text}");
+            }
+        }
+    }
+
+    #[test]
+    fn write_creates_the_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("new/schema.graphql");
+        write(&out, "type Query { a: Int }\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out).unwrap(),
+            "type Query { a: Int }\n"
+        );
+    }
+}

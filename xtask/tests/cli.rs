@@ -1,0 +1,137 @@
+//! `cargo xtask` as CI and people run it: exit codes and what it prints, on a temporary
+//! copy of the workspace's schema, operations and generated code.
+
+// Test helpers: a failed setup step should stop the test where it happened.
+#![allow(clippy::unwrap_used)]
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+const OPERATIONS: &str = "schemas/operations";
+const OUTPUT: &str = "crates/attendium/src/generated";
+const SCHEMA: &str = "schemas/attendium.graphql";
+
+fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+fn copy_of_workspace() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for sub in [OPERATIONS, OUTPUT] {
+        fs::create_dir_all(dir.path().join(sub)).unwrap();
+        for entry in fs::read_dir(workspace_root().join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            fs::copy(entry.path(), dir.path().join(sub).join(entry.file_name())).unwrap();
+        }
+    }
+    fs::copy(workspace_root().join(SCHEMA), dir.path().join(SCHEMA)).unwrap();
+    dir
+}
+
+fn xtask(root: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .arg("--root")
+        .arg(root)
+        .env_remove("ATTENDIUM_TOKEN")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn codegen_check_fails_on_a_stale_file_names_it_and_prints_the_fix() {
+    let root = copy_of_workspace();
+    let ok = xtask(root.path(), &["codegen", "--check"]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert_eq!(text(&ok.stdout), "generated code is up to date\n");
+
+    let me = root.path().join(OUTPUT).join("me.rs");
+    let original = fs::read_to_string(&me).unwrap();
+    fs::write(&me, format!("{original}// hand edit\n")).unwrap();
+
+    let stale = xtask(root.path(), &["codegen", "--check"]);
+    assert_eq!(stale.status.code(), Some(1));
+    let stderr = text(&stale.stderr);
+    assert!(
+        stderr.contains("stale:   crates/attendium/src/generated/me.rs"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.trim_end().ends_with("run: cargo xtask codegen"),
+        "{stderr}"
+    );
+    // --check changes nothing.
+    assert!(fs::read_to_string(&me).unwrap().ends_with("// hand edit\n"));
+
+    let fix = xtask(root.path(), &["codegen"]);
+    assert!(fix.status.success(), "{}", text(&fix.stderr));
+    assert_eq!(
+        text(&fix.stdout),
+        "stale:   crates/attendium/src/generated/me.rs\n2 generated files, 1 changed\n"
+    );
+    assert_eq!(fs::read_to_string(&me).unwrap(), original);
+    assert!(xtask(root.path(), &["codegen", "--check"]).status.success());
+}
+
+#[test]
+fn codegen_reports_bad_input_with_the_file_and_exit_1() {
+    let root = copy_of_workspace();
+    fs::write(
+        root.path().join(OPERATIONS).join("Broken.graphql"),
+        "query Broken { me { id }",
+    )
+    .unwrap();
+    let out = xtask(root.path(), &["codegen"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("error: schemas/operations/Broken.graphql: GraphQL syntax error"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn schema_pull_refuses_to_send_a_token_over_plain_http() {
+    let root = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "schema",
+            "pull",
+            "--endpoint",
+            "http://api.attendium.test/graphql",
+            "--root",
+        ])
+        .arg(root.path())
+        .env("ATTENDIUM_TOKEN", "SECRET-FROM-ENV-5521")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("refusing to send credentials"), "{stderr}");
+    assert!(!stderr.contains("SECRET-FROM-ENV"), "{stderr}");
+    assert!(!root.path().join(SCHEMA).exists());
+}
+
+#[test]
+fn schema_pull_usage_errors_exit_2_and_help_hides_the_token() {
+    let root = tempfile::tempdir().unwrap();
+    let out = xtask(root.path(), &["schema", "pull", "--endpoint", "not a url"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("--endpoint: not a URL"));
+
+    let help = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["schema", "pull", "--help"])
+        .env("ATTENDIUM_TOKEN", "SECRET-FROM-ENV-5521")
+        .output()
+        .unwrap();
+    assert!(help.status.success());
+    let stdout = text(&help.stdout);
+    assert!(stdout.contains("ATTENDIUM_TOKEN"), "{stdout}");
+    assert!(!stdout.contains("SECRET-FROM-ENV"), "{stdout}");
+}
