@@ -161,7 +161,7 @@ pub(crate) struct EventsArgs {
     #[arg(long)]
     pub(crate) hide_canceled: bool,
     /// Stop after this many events.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) limit: Option<u64>,
     #[command(flatten)]
     pub(crate) output: OutputArgs,

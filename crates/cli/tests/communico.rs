@@ -698,3 +698,21 @@ fn one_event_as_a_table_is_a_member_per_line_and_as_ics_one_vevent() {
         .unwrap();
     assert_eq!(calendar.events.len(), 1);
 }
+
+#[test]
+fn a_limit_of_zero_is_a_usage_error() {
+    attend()
+        .args([
+            "--sandbox",
+            "communico",
+            "events",
+            "--from",
+            "today",
+            "--to",
+            "+1",
+            "--limit",
+            "0",
+        ])
+        .assert()
+        .code(2);
+}
