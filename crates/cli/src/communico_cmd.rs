@@ -265,7 +265,11 @@ async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(),
     let mut written: u64 = 0;
     let mut hidden: u64 = 0;
     while let Some(event) = stream.try_next().await.map_err(fail)? {
-        progress.update(stream.received(), stream.total());
+        // Events handed out so far: the bar moves event by event, not page by page.
+        let handed_out = stream
+            .received()
+            .saturating_sub(stream.buffered_len() as u64);
+        progress.update(handed_out, stream.total());
         if args.hide_canceled && (event.is_canceled() || event.is_rescheduled()) {
             hidden += 1;
         } else {
