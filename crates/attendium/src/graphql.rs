@@ -554,7 +554,7 @@ mod tests {
         fetched: AtomicUsize,
         invalidated: Mutex<Vec<String>>,
         fail: Option<auth_core::Error>,
-        fixed: Option<&'static str>,
+        fixed: Option<String>,
     }
 
     #[async_trait]
@@ -564,8 +564,8 @@ mod tests {
             if let Some(err) = &self.fail {
                 return Err(err.clone());
             }
-            if let Some(fixed) = self.fixed {
-                return Ok(AccessToken::new(fixed));
+            if let Some(fixed) = &self.fixed {
+                return Ok(AccessToken::new(fixed.as_str()));
             }
             let n = self.generation.load(Ordering::SeqCst) + 1;
             Ok(AccessToken::new(format!("tok-{n}")))
@@ -1051,7 +1051,7 @@ mod tests {
         let (client, _, _) = setup(
             answers,
             FakeTokens {
-                fixed: Some(SECRET),
+                fixed: Some(SECRET.to_owned()),
                 ..FakeTokens::default()
             },
         );
@@ -1066,5 +1066,123 @@ mod tests {
         let partial = client.raw("{ me { id } }", Map::new()).await.unwrap();
         assert!(!format!("{partial:?}").contains(SECRET));
         assert!(!partial.errors[0].to_string().contains(SECRET));
+    }
+
+    /// The client over real HTTP (reqwest) against the sandbox's `/graphql` and each of
+    /// its switchable faults.
+    mod against_the_sandbox {
+        use http_reqwest::ReqwestTransport;
+        use sandbox::attendium::{Attendium, AttendiumConfig, FaultTimes, GraphqlFault};
+        use tokio::task::JoinHandle;
+
+        use super::*;
+
+        struct Server {
+            attendium: Attendium,
+            task: JoinHandle<()>,
+        }
+
+        impl Drop for Server {
+            fn drop(&mut self) {
+                self.task.abort();
+            }
+        }
+
+        async fn serve() -> Server {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let issuer = Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
+            let attendium = Attendium::new(AttendiumConfig::new(), issuer).unwrap();
+            let router = attendium.router();
+            let task = tokio::spawn(async move {
+                let _ = axum::serve(listener, router).await;
+            });
+            Server { attendium, task }
+        }
+
+        fn graphql_requests(server: &Server) -> u64 {
+            server.attendium.counters().requests_to("/graphql")
+        }
+
+        #[tokio::test]
+        async fn me_and_every_fault_over_http() {
+            let server = serve().await;
+            let issued = server.attendium.issue_access_token("user-42").unwrap();
+            let secret = issued.secret();
+            let tokens = Arc::new(FakeTokens {
+                fixed: Some(secret.to_owned()),
+                ..FakeTokens::default()
+            });
+            let client = GraphQlClient::new(
+                Url::parse(&server.attendium.graphql_endpoint()).unwrap(),
+                Arc::new(ReqwestTransport::new().unwrap()),
+                Arc::clone(&tokens) as Arc<dyn TokenProvider>,
+            )
+            .unwrap();
+
+            let me = client.query::<Me>(me::Variables).await.unwrap();
+            assert_eq!(me.data.me.as_ref().unwrap().id, "user-42");
+            assert!(!me.is_partial());
+
+            let fault = |f| server.attendium.inject_graphql_fault(f, FaultTimes::Once);
+
+            fault(GraphqlFault::Errors);
+            match client.query::<Me>(me::Variables).await {
+                Err(Error::GraphQl { status, errors }) => {
+                    assert_eq!(status, StatusCode::OK);
+                    assert!(!errors[0].message.is_empty());
+                    assert!(!errors[0].locations.is_empty(), "{errors:?}");
+                    assert!(!errors[0].path.is_empty(), "{errors:?}");
+                    assert!(errors[0].code().is_some(), "{errors:?}");
+                }
+                other => panic!("errors: {other:?}"),
+            }
+
+            fault(GraphqlFault::PartialData);
+            let partial = client.query::<Me>(me::Variables).await.unwrap();
+            assert!(partial.is_partial());
+            assert_eq!(partial.data.me, None);
+            assert_eq!(
+                partial.errors[0].path,
+                vec![PathSegment::Field("me".into())]
+            );
+
+            fault(GraphqlFault::RequestError);
+            match client.raw("{ me { id } }", Map::new()).await {
+                Err(Error::GraphQl { status, .. }) => assert_eq!(status, StatusCode::BAD_REQUEST),
+                other => panic!("request error: {other:?}"),
+            }
+
+            fault(GraphqlFault::TooManyRequests);
+            match client.raw("{ me { id } }", Map::new()).await {
+                Err(Error::GraphQl { status, .. }) => {
+                    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS)
+                }
+                other => panic!("429: {other:?}"),
+            }
+
+            fault(GraphqlFault::BadGatewayHtml);
+            match client.query::<Me>(me::Variables).await {
+                Err(Error::HtmlPage { status, .. }) => assert_eq!(status, StatusCode::BAD_GATEWAY),
+                other => panic!("502: {other:?}"),
+            }
+
+            // One 401: invalidated, replayed once, answered.
+            let before = graphql_requests(&server);
+            fault(GraphqlFault::Unauthorized);
+            let replayed = client.query::<Me>(me::Variables).await.unwrap();
+            assert_eq!(replayed.data.me.unwrap().id, "user-42");
+            assert_eq!(graphql_requests(&server) - before, 2);
+            assert_eq!(tokens.invalidated.lock().unwrap().len(), 1);
+
+            // 401 every time: exactly one replay, then log in again.
+            let before = graphql_requests(&server);
+            server
+                .attendium
+                .inject_graphql_fault(GraphqlFault::Unauthorized, FaultTimes::Always);
+            let err = client.query::<Me>(me::Variables).await.unwrap_err();
+            assert!(err.is_login_required(), "{err:?}");
+            assert_eq!(graphql_requests(&server) - before, 2);
+            assert!(!format!("{err:?}{err}").contains(secret));
+        }
     }
 }
