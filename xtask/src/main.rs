@@ -53,7 +53,7 @@ enum Command {
 enum SchemaCommand {
     /// Read the schema from a GraphQL endpoint by introspection and write it as SDL.
     Pull {
-        /// The GraphQL endpoint, e.g. https://api.attendium.com/graphql.
+        /// The GraphQL endpoint, such as <https://api.attendium.com/graphql>.
         #[arg(long)]
         endpoint: String,
         /// Bearer token to send (prefer the environment variable: command lines are
