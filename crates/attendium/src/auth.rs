@@ -344,10 +344,10 @@ impl AttendiumAuth {
                 LoopbackHost::Ipv6 => uri.host_str() == Some("[::1]"),
                 _ => uri.host_str() == Some("127.0.0.1"),
             };
-            if let (true, Some(port)) = (same_host && uri.path() == "/callback", uri.port()) {
-                if let Ok(receiver) = LoopbackReceiver::bind(config.clone().with_port(port)).await {
-                    return Ok(receiver);
-                }
+            if let (true, Some(port)) = (same_host && uri.path() == "/callback", uri.port())
+                && let Ok(receiver) = LoopbackReceiver::bind(config.clone().with_port(port)).await
+            {
+                return Ok(receiver);
             }
         }
         Ok(LoopbackReceiver::bind(config).await?)
@@ -360,10 +360,10 @@ impl AttendiumAuth {
         redirect_uri: &Url,
     ) -> Result<RegisteredClient, Error> {
         let issuer = &self.inner.issuer;
-        if let Some(client) = self.inner.clients.get(issuer, redirect_uri)? {
-            if !client.secret_expired(self.inner.clock.now()) {
-                return Ok(client);
-            }
+        if let Some(client) = self.inner.clients.get(issuer, redirect_uri)?
+            && !client.secret_expired(self.inner.clock.now())
+        {
+            return Ok(client);
         }
         let Some(endpoint) = &metadata.registration_endpoint else {
             return Err(Error::UnsupportedServer {

@@ -18,3 +18,4 @@ pub use auth::{
 };
 pub use auth_loopback::LoopbackHost;
 pub use error::Error;
+pub use graphql::{GraphQlClient, GraphQlError, Response as GraphQlResponse};
