@@ -5,11 +5,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::time::Duration;
+
+use attendium::{AttendiumAuth, GraphQlClient, LoginOptions};
+use auth_core::clock::ManualClock;
 use auth_core::transport::{HttpRequest, HttpResponse, HttpTransport, TransportError};
 use communico::{Client, ClientSecret, Event, EventQuery, date};
 use futures_util::TryStreamExt;
 use sandbox::Sandbox;
+use sandbox::attendium::{Attendium, AttendiumConfig};
 use sandbox::communico::CommunicoConfig;
+use url::Url;
 
 /// The README's "bring your own transport": a few lines that count requests and delegate
 /// to whichever stack the user already has.
@@ -130,4 +136,119 @@ async fn the_users_transport_sees_every_request() {
     // Two tokens, four pages, and the one page replayed after the revocation.
     let pages = outcome.event_ids.len().div_ceil(200) as u64;
     assert_eq!(counting.requests.load(Ordering::Relaxed), 2 + pages + 1);
+}
+
+#[derive(Debug, PartialEq)]
+struct AttendiumOutcome {
+    me_after_login: String,
+    me_after_refresh: String,
+    registrations: u64,
+    code_exchanges: u64,
+    refreshes: u64,
+    access_token_changed: bool,
+    refresh_token_rotated: bool,
+}
+
+/// What a browser does with the authorization URL: follow the sandbox's redirect to the
+/// loopback listener, once.
+async fn browse(transport: Arc<dyn HttpTransport>, url: Url) {
+    let get = |url: &Url| {
+        http::Request::get(url.as_str())
+            .body(bytes::Bytes::new())
+            .expect("request")
+    };
+    let response = transport.send(get(&url)).await.expect("authorize");
+    let location = response
+        .headers()
+        .get(http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .expect("a redirect to the loopback listener");
+    let target = url.join(location).expect("location");
+    transport.send(get(&target)).await.expect("callback");
+}
+
+/// Discovery, registration, PKCE login, `me`, expiry, refresh, `me` again.
+async fn log_in_refresh_and_ask_who_i_am(transport: Arc<dyn HttpTransport>) -> AttendiumOutcome {
+    let clock = ManualClock::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let issuer =
+        Url::parse(&format!("http://{}", listener.local_addr().expect("addr"))).expect("url");
+    let server = Attendium::new(
+        AttendiumConfig::new()
+            .user_id("ada")
+            .clock(Arc::new(clock.clone())),
+        issuer,
+    )
+    .expect("server");
+    let router = server.router();
+    let serving = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    let dir = tempfile::tempdir().expect("dir");
+    let auth = AttendiumAuth::builder(transport.clone())
+        .issuer(server.issuer())
+        .store_dir(dir.path())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+    let login = auth
+        .start_login(LoginOptions::default())
+        .await
+        .expect("start");
+    let browser = tokio::spawn(browse(transport.clone(), login.authorization_url().clone()));
+    let first = login.finish(Duration::from_secs(10)).await.expect("login");
+    browser.await.expect("browser");
+
+    let graphql = GraphQlClient::new(
+        Url::parse(&server.graphql_endpoint()).expect("endpoint"),
+        transport,
+        auth.token_provider(),
+    )
+    .expect("graphql");
+    let me = || async {
+        let response = graphql
+            .query::<attendium::generated::Me>(attendium::generated::me::Variables)
+            .await
+            .expect("me");
+        response.complete().expect("data").me.expect("signed in").id
+    };
+    let me_after_login = me().await;
+    clock.advance(Duration::from_secs(2 * 3600));
+    let me_after_refresh = me().await;
+    let refreshed = auth.token().await.expect("token");
+    let counters = server.counters();
+    serving.abort();
+    AttendiumOutcome {
+        me_after_login,
+        me_after_refresh,
+        registrations: counters.registrations,
+        code_exchanges: counters.token_requests_for("authorization_code"),
+        refreshes: counters.refreshes,
+        access_token_changed: refreshed.access_token != first.access_token,
+        refresh_token_rotated: refreshed.refresh_token != first.refresh_token,
+    }
+}
+
+#[tokio::test]
+async fn attendium_login_refresh_and_me_are_identical_on_every_backend() {
+    // Every backend must observe exactly this.
+    for (name, transport) in backends() {
+        let outcome = log_in_refresh_and_ask_who_i_am(transport).await;
+        assert_eq!(
+            outcome,
+            AttendiumOutcome {
+                me_after_login: "ada".into(),
+                me_after_refresh: "ada".into(),
+                registrations: 1,
+                code_exchanges: 1,
+                refreshes: 1,
+                access_token_changed: true,
+                refresh_token_rotated: true,
+            },
+            "{name}"
+        );
+    }
 }
