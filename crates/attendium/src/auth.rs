@@ -60,11 +60,7 @@ impl Discovery {
     async fn discover(&self) -> Result<AuthorizationServerMetadata, Error> {
         let mut last_not_found = None;
         for url in metadata_urls(&self.issuer)? {
-            let response = self
-                .transport
-                .send(metadata_request(&url)?)
-                .await
-                .map_err(auth_core::Error::from)?;
+            let response = self.transport.send(metadata_request(&url)?).await?;
             match AuthorizationServerMetadata::parse(&response, &self.issuer) {
                 Ok(metadata) => return Ok(metadata),
                 Err(err) if is_not_found(&err) => last_not_found = Some(err),
@@ -376,12 +372,7 @@ impl AttendiumAuth {
             client_metadata = client_metadata.scope(self.inner.scopes.join(" "));
         }
         let request = registration_request(endpoint, &client_metadata, None)?;
-        let response = self
-            .inner
-            .transport
-            .send(request)
-            .await
-            .map_err(auth_core::Error::from)?;
+        let response = self.inner.transport.send(request).await?;
         let client = RegisteredClient::parse(&response)?;
         tracing::debug!(client_id = client.client_id.as_str(), "registered a client");
         self.inner
@@ -461,12 +452,7 @@ impl AttendiumAuth {
         }
         for (secret, hint) in targets {
             let request = revocation_request(endpoint, &client, secret, hint)?;
-            let response = self
-                .inner
-                .transport
-                .send(request)
-                .await
-                .map_err(auth_core::Error::from)?;
+            let response = self.inner.transport.send(request).await?;
             parse_revocation_response(&response)?;
         }
         Ok(Logout::Revoked)
@@ -531,11 +517,7 @@ impl LoginInProgress {
             self.pending
                 .exchange_request(&self.metadata.token_endpoint, &client, &code)?;
         let auth = &self.auth.inner;
-        let response = auth
-            .transport
-            .send(request)
-            .await
-            .map_err(auth_core::Error::from)?;
+        let response = auth.transport.send(request).await?;
         let token = match parse_token_response(&response, auth.clock.now(), auth.parse_options) {
             Ok(token) => token,
             Err(auth_core::Error::OAuth(e)) if e.code == ErrorCode::InvalidClient => {

@@ -106,6 +106,12 @@ impl From<auth_core::Error> for Error {
     }
 }
 
+impl From<auth_core::TransportError> for Error {
+    fn from(err: auth_core::TransportError) -> Self {
+        Error::Auth(err.into())
+    }
+}
+
 impl From<auth_loopback::Error> for Error {
     fn from(err: auth_loopback::Error) -> Self {
         Error::Loopback(Arc::new(err))

@@ -238,11 +238,7 @@ impl GraphQlClient {
         RequestOptions::default()
             .with_timeout(self.timeout)
             .apply(&mut request);
-        Ok(self
-            .transport
-            .send(request)
-            .await
-            .map_err(auth_core::Error::from)?)
+        Ok(self.transport.send(request).await?)
     }
 }
 

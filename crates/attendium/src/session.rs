@@ -96,11 +96,7 @@ impl SessionSource {
         let metadata = self.discovery.metadata().await?;
         let client = ClientAuth::public(client_id.as_str());
         let request = refresh_request(&metadata.token_endpoint, &client, &refresh_token, None)?;
-        let response = self
-            .transport
-            .send(request)
-            .await
-            .map_err(auth_core::Error::from)?;
+        let response = self.transport.send(request).await?;
         match parse_refresh_response(
             &response,
             &refresh_token,
