@@ -89,12 +89,7 @@ fn hit_rwlock(cache: &RwLockCache) -> AccessToken {
 /// Runs `op` `iters` times on each of `threads` threads started together, and returns
 /// the time the slowest thread took: the time per operation on each thread while all are
 /// contending.
-fn contended<C: Sync>(
-    cache: &C,
-    threads: usize,
-    iters: u64,
-    op: fn(&C) -> AccessToken,
-) -> Duration {
+fn contended<C: Sync, R>(cache: &C, threads: usize, iters: u64, op: fn(&C) -> R) -> Duration {
     let barrier = Barrier::new(threads);
     std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads)
@@ -145,6 +140,12 @@ fn two_threads(c: &mut Criterion) {
     });
     group.bench_function("tokio RwLock", |b| {
         b.iter_custom(|iters| contended(&rwlock, 2, iters, hit_rwlock))
+    });
+    // A control that shares nothing between the threads: if it slows down as much as
+    // the caches do, the machine is oversubscribed and the figures measure scheduling.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    group.bench_function("control: SystemClock::now only", |b| {
+        b.iter_custom(|iters| contended(&clock, 2, iters, |c| c.now()))
     });
     group.finish();
 }

@@ -142,8 +142,10 @@ impl Entry {
         }
     }
 
-    fn is_fresh(&self, now: SystemTime) -> bool {
-        self.refresh_at.is_none_or(|at| now < at)
+    /// Whether the entry may still be served. The clock is read only for a token that
+    /// expires: reading it is most of the cost of a hit.
+    fn is_fresh(&self, clock: &dyn Clock) -> bool {
+        self.refresh_at.is_none_or(|at| clock.now() < at)
     }
 
     /// A clone of the access token from this thread's copy.
@@ -217,10 +219,9 @@ impl<S: TokenSource> CachingProvider<S> {
     /// The cached access token if it is fresh now, without fetching: the synchronous part
     /// of [`token`](TokenProvider::token), for callers that cannot await.
     pub fn fresh_token(&self) -> Option<AccessToken> {
-        let now = self.inner.clock.now();
         let cached = self.inner.cached.load();
         match cached.as_ref() {
-            Some(entry) if entry.is_fresh(now) => Some(entry.access_token()),
+            Some(entry) if entry.is_fresh(&*self.inner.clock) => Some(entry.access_token()),
             _ => None,
         }
     }
@@ -238,9 +239,8 @@ impl<S: TokenSource + 'static> CachingProvider<S> {
     /// members), fetching one if needed.
     pub async fn token_details(&self) -> Result<Arc<Token>, Error> {
         {
-            let now = self.inner.clock.now();
             let cached = self.inner.cached.load();
-            if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(now)) {
+            if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(&*self.inner.clock)) {
                 return Ok(Arc::clone(&entry.token));
             }
         }
@@ -256,14 +256,8 @@ impl<S: TokenSource + 'static> CachingProvider<S> {
         // A fetch that completed between our look at the cache and taking the lock has
         // stored its token before clearing the slot: look again, so it is not fetched
         // twice.
-        let now = self.inner.clock.now();
-        if let Some(entry) = self
-            .inner
-            .cached
-            .load()
-            .as_ref()
-            .filter(|e| e.is_fresh(now))
-        {
+        let cached = self.inner.cached.load();
+        if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(&*self.inner.clock)) {
             return Either::Right(future::ready(Ok(Arc::clone(&entry.token))));
         }
         let id = self.inner.generation.fetch_add(1, Ordering::Relaxed);
@@ -311,11 +305,22 @@ impl Drop for ClearSlot<'_> {
 
 #[async_trait]
 impl<S: TokenSource + 'static> TokenProvider for CachingProvider<S> {
-    async fn token(&self) -> Result<AccessToken, Error> {
-        if let Some(token) = self.fresh_token() {
-            return Ok(token);
+    // Written out rather than `async fn` so that a hit boxes a ready value instead of a
+    // state machine; a miss joins or starts the shared fetch before returning.
+    fn token<'life0, 'async_trait>(
+        &'life0 self,
+    ) -> Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'async_trait>>
+    where
+        'life0: 'async_trait,
+        Self: 'async_trait,
+    {
+        match self.fresh_token() {
+            Some(token) => Box::pin(future::ready(Ok(token))),
+            None => {
+                let fetch = self.refresh();
+                Box::pin(async move { Ok(fetch.await?.access_token.clone()) })
+            }
         }
-        Ok(self.refresh().await?.access_token.clone())
     }
 
     fn invalidate(&self, rejected: &AccessToken) {
