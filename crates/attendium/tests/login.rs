@@ -536,3 +536,32 @@ async fn secrets_never_reach_debug_or_errors() {
         assert_eq!(mode & 0o777, 0o600);
     }
 }
+
+/// The sandbox's Attendium lives at `{base}/attendium`: an issuer with a path, whose
+/// RFC 8414 document sits at `/.well-known/oauth-authorization-server/attendium`.
+#[tokio::test]
+async fn logs_in_to_an_issuer_with_a_path() {
+    let clock = ManualClock::default();
+    let sandbox = sandbox::Sandbox::builder()
+        .attendium(AttendiumConfig::new().clock(Arc::new(clock.clone())))
+        .start()
+        .await
+        .expect("sandbox");
+    let server = sandbox.attendium().expect("attendium");
+    assert_eq!(server.issuer(), format!("{}/attendium", sandbox.base_url()));
+    let dir = tempfile::tempdir().expect("dir");
+    let auth = AttendiumAuth::builder(transport())
+        .issuer(server.issuer())
+        .store_dir(dir.path())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+    let token = login(&auth, LoginOptions::default()).await.expect("login");
+    assert!(server.access_token_active(token.access_token.secret()));
+    assert_eq!(
+        server
+            .counters()
+            .requests_to("/.well-known/oauth-authorization-server/attendium"),
+        1
+    );
+}

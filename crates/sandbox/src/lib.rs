@@ -7,10 +7,13 @@
 //!   issuance with expiring tokens, the events, registrants, lookup, room and
 //!   reservation endpoints over a deterministic data set, with fault injection and
 //!   request counters.
+//! - [`attendium`]: an OAuth 2.0 authorization server (discovery, registration, PKCE
+//!   authorization, token with refresh rotation, revocation) and the bearer-protected
+//!   `/graphql`, with the issuer `{base_url}/attendium` and switchable quirks and faults.
 //!
-//! Each service lives in its own module and contributes an [`axum::Router`] mounted under
-//! its prefix by [`SandboxBuilder::start`]; adding a service means adding a module, a
-//! builder method and an accessor on [`Sandbox`], nothing else.
+//! Each service lives in its own module and contributes an [`axum::Router`] mounted by
+//! [`SandboxBuilder::start`]; adding a service means adding a module, a builder method and
+//! an accessor on [`Sandbox`], nothing else.
 //!
 //! The server runs on the tokio runtime it is started from and stops when the
 //! [`Sandbox`] is dropped or [`Sandbox::shutdown`] is awaited.
@@ -27,6 +30,7 @@
 //! let communico = sandbox.communico().expect("configured above");
 //! assert!(communico.base_url().starts_with("http://127.0.0.1:"));
 //! assert_eq!(communico.token_requests(), 0);
+//! assert!(sandbox.attendium().is_none());
 //! sandbox.shutdown().await;
 //! # Ok(())
 //! # }
@@ -49,6 +53,7 @@ pub struct Sandbox {
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
     communico: Option<communico::CommunicoSandbox>,
+    attendium: Option<attendium::Attendium>,
 }
 
 impl fmt::Debug for Sandbox {
@@ -56,15 +61,23 @@ impl fmt::Debug for Sandbox {
         f.debug_struct("Sandbox")
             .field("addr", &self.addr)
             .field("communico", &self.communico.is_some())
+            .field("attendium", &self.attendium.as_ref().map(|a| a.issuer()))
             .finish_non_exhaustive()
     }
 }
+
+/// The issuer path of the Attendium service: the issuer is `{base_url}/attendium`, so its
+/// RFC 8414 metadata sits at `/.well-known/oauth-authorization-server/attendium`, outside
+/// the issuer's path, as RFC 8414 §3.1 places it for issuers with a path.
+pub const ATTENDIUM_PATH: &str = "/attendium";
 
 /// Chooses the services of a [`Sandbox`]; made by [`Sandbox::builder`].
 #[derive(Debug, Default)]
 #[must_use]
 pub struct SandboxBuilder {
     communico: Option<communico::CommunicoConfig>,
+    attendium: Option<attendium::AttendiumConfig>,
+    port: u16,
 }
 
 impl SandboxBuilder {
@@ -74,12 +87,26 @@ impl SandboxBuilder {
         self
     }
 
-    /// Binds `127.0.0.1:0` and starts serving on the current tokio runtime.
+    /// Hosts an Attendium authorization server and GraphQL endpoint with the issuer
+    /// `{base_url}`[`ATTENDIUM_PATH`].
+    pub fn attendium(mut self, config: attendium::AttendiumConfig) -> Self {
+        self.attendium = Some(config);
+        self
+    }
+
+    /// Listens on this port of `127.0.0.1` instead of any free one.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds `127.0.0.1` (on any free port unless [`port`](Self::port) was given) and
+    /// starts serving on the current tokio runtime.
     ///
     /// # Errors
     /// When the socket cannot be bound.
     pub async fn start(self) -> io::Result<Sandbox> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port)).await?;
         let addr = listener.local_addr()?;
         let base = format!("http://{addr}");
         let mut router = axum::Router::new();
@@ -88,6 +115,18 @@ impl SandboxBuilder {
             router = std::mem::take(&mut router).nest_service(communico::PREFIX, routes);
             service
         });
+        let attendium = match self.attendium {
+            Some(config) => {
+                let issuer = url::Url::parse(&format!("{base}{ATTENDIUM_PATH}"))
+                    .map_err(|e| io::Error::other(format!("sandbox issuer: {e}")))?;
+                let service = attendium::Attendium::new(config, issuer)
+                    .map_err(|e| io::Error::other(format!("sandbox issuer: {e}")))?;
+                // Merged, not nested: the RFC 8414 document lives outside the issuer path.
+                router = router.merge(service.router());
+                Some(service)
+            }
+            None => None,
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let server = axum::serve(listener, router).with_graceful_shutdown(async move {
@@ -103,6 +142,7 @@ impl SandboxBuilder {
             stop: Some(stop),
             task: Some(task),
             communico,
+            attendium,
         })
     }
 }
@@ -134,6 +174,11 @@ impl Sandbox {
     /// The Communico service, if it was configured.
     pub fn communico(&self) -> Option<&communico::CommunicoSandbox> {
         self.communico.as_ref()
+    }
+
+    /// The Attendium service, if it was configured.
+    pub fn attendium(&self) -> Option<&attendium::Attendium> {
+        self.attendium.as_ref()
     }
 
     /// Stops the server and waits until it has stopped.
