@@ -1,5 +1,6 @@
-//! Streaming 100,000 events from the sandbox: the client's [`EventStream`] against a
-//! hand-written loop of plain reqwest + serde_json over the same pages, in the same run.
+//! Streaming 100,000 events from the sandbox: the client's [`EventStream`] over reqwest and
+//! over hyper, against a hand-written loop of plain reqwest + serde_json over the same
+//! pages, in the same run.
 //!
 //! The sandbox runs in a child process (this binary, re-executed), so that memory
 //! figures are the client's alone. Time is measured by criterion; peak memory is measured once per contender and
@@ -249,12 +250,17 @@ fn run_measure_child(spec: &str) {
         .enable_all()
         .build()
         .unwrap();
-    let (client, http) = contenders(&server);
+    let (client, over_hyper, http) = contenders(&server);
     // Warm up on a one-day window: connection, token, parser code paths.
     let warm = "2024-05-01";
-    let (n, peak) = if contender == "communico" {
-        runtime.block_on(with_client(&client, warm));
-        peak_growth_kib(|| runtime.block_on(with_client(&client, &last_day)).0)
+    let (n, peak) = if contender == "communico" || contender == "communico-hyper" {
+        let client = if contender == "communico" {
+            &client
+        } else {
+            &over_hyper
+        };
+        runtime.block_on(with_client(client, warm));
+        peak_growth_kib(|| runtime.block_on(with_client(client, &last_day)).0)
     } else {
         runtime.block_on(by_hand(&http, &server, warm));
         peak_growth_kib(|| runtime.block_on(by_hand(&http, &server, &last_day)).0)
@@ -262,18 +268,25 @@ fn run_measure_child(spec: &str) {
     println!("{n} {}", peak.map_or(-1, |p| p as i64));
 }
 
-fn contenders(server: &Server) -> (Client, reqwest::Client) {
+/// The client over reqwest, the client over hyper, and plain reqwest for the loop by hand.
+fn contenders(server: &Server) -> (Client, Client, reqwest::Client) {
     let client = Client::builder()
         .base_url(&server.base_url)
         .credentials(&server.key, ClientSecret::new(&server.secret))
         .transport(http_reqwest::ReqwestTransport::new().unwrap())
         .build()
         .unwrap();
+    let over_hyper = Client::builder()
+        .base_url(&server.base_url)
+        .credentials(&server.key, ClientSecret::new(&server.secret))
+        .transport(http_hyper::HyperTransport::new().unwrap())
+        .build()
+        .unwrap();
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    (client, http)
+    (client, over_hyper, http)
 }
 
 fn measure(server: &Server, contender: &str, last_day: &str) -> (usize, i64) {
@@ -308,12 +321,14 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let (client, http) = contenders(&server);
+    let (client, over_hyper, http) = contenders(&server);
 
-    // Warm both connections and check that both see the same events.
+    // Warm every connection and check that all contenders see the same events.
     let all = runtime.block_on(with_client(&client, &server.last_day));
     let hand = runtime.block_on(by_hand(&http, &server, &server.last_day));
     assert_eq!(all, hand, "both loops must see the same events");
+    let hyper = runtime.block_on(with_client(&over_hyper, &server.last_day));
+    assert_eq!(all, hyper, "both backends must see the same events");
     assert_eq!(all.0, EVENTS);
 
     // Peak memory, each in a fresh process: a tenth of the events, then all of them.
@@ -326,10 +341,10 @@ fn main() {
     };
     println!("peak resident-set growth while streaming (client process only):");
     for last_day in [tenth_last_day.as_str(), server.last_day.as_str()] {
-        for contender in ["communico", "hand-written"] {
+        for contender in ["communico", "communico-hyper", "hand-written"] {
             let (n, kib) = measure(&server, contender, last_day);
             println!(
-                "  {contender:>12}: {n:>6} events, peak growth {:.2} MiB",
+                "  {contender:>15}: {n:>6} events, peak growth {:.2} MiB",
                 kib as f64 / 1024.0
             );
         }
@@ -375,6 +390,9 @@ fn main() {
     let mut group = c.benchmark_group("stream_100k_events");
     group.bench_function("communico_event_stream", |b| {
         b.iter(|| runtime.block_on(with_client(&client, &server.last_day)))
+    });
+    group.bench_function("communico_event_stream_over_hyper", |b| {
+        b.iter(|| runtime.block_on(with_client(&over_hyper, &server.last_day)))
     });
     group.bench_function("hand_written_reqwest_serde_json", |b| {
         b.iter(|| runtime.block_on(by_hand(&http, &server, &server.last_day)))
