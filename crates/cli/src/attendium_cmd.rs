@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs};
-use crate::embedded::AttendiumServer;
+use crate::embedded;
 use crate::exit::{Failure, Kind};
 
 /// How long a login completed by the sandbox may take.
@@ -45,13 +45,20 @@ pub(crate) async fn run(
     transport: Arc<dyn HttpTransport>,
     use_sandbox: bool,
 ) -> Result<(), Failure> {
-    // The embedded server lives as long as the command.
-    let server = if use_sandbox {
-        Some(AttendiumServer::start(0).await?)
+    // The embedded sandbox lives as long as the command.
+    let sandbox = if use_sandbox {
+        Some(
+            embedded::start(embedded::Services {
+                attendium: Some(embedded::attendium_config()),
+                ..embedded::Services::default()
+            })
+            .await?,
+        )
     } else {
         None
     };
-    let (issuer, api_default) = match &server {
+    let server = sandbox.as_ref().and_then(|s| s.attendium());
+    let (issuer, api_default) = match server {
         Some(s) => (s.issuer().to_owned(), Some(s.graphql_endpoint())),
         None => (
             args.issuer
@@ -60,7 +67,7 @@ pub(crate) async fn run(
             None,
         ),
     };
-    let api_url = match (&server, &args.api_url, api_default) {
+    let api_url = match (server, &args.api_url, api_default) {
         (None, Some(url), _) => url.clone(),
         (_, _, Some(url)) => url,
         _ => format!("{}/graphql", issuer.trim_end_matches('/')),

@@ -34,7 +34,13 @@ pub(crate) async fn run(
             CommunicoCommand::Reservations(r) => r.from.unwrap_or_else(embedded::today),
             _ => embedded::today(),
         };
-        Some(embedded::start_communico(embedded::communico_config(first_day)).await?)
+        Some(
+            embedded::start(embedded::Services {
+                communico: Some(embedded::communico_config(first_day)),
+                ..embedded::Services::default()
+            })
+            .await?,
+        )
     } else {
         None
     };

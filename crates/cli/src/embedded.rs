@@ -1,14 +1,10 @@
 //! The sandbox, started in this process for `--sandbox`, and served for other programs by
 //! `attend sandbox serve`.
 
-use std::io;
-use std::net::SocketAddr;
-
 use jiff::civil::Date;
 use sandbox::Sandbox;
-use sandbox::attendium::{Attendium, AttendiumConfig};
+use sandbox::attendium::AttendiumConfig;
 use sandbox::communico::CommunicoConfig;
-use tokio::task::JoinHandle;
 
 use crate::exit::{Failure, Kind};
 
@@ -27,73 +23,49 @@ pub(crate) fn communico_config(first_day: Date) -> CommunicoConfig {
         .events(DAYS * EVENTS_PER_DAY as usize)
 }
 
+/// The Attendium sandbox: it approves every login as its demo user, so a login completes
+/// without a person.
+pub(crate) fn attendium_config() -> AttendiumConfig {
+    AttendiumConfig::new()
+}
+
 /// Today in the system's time zone: the default first day of the data set.
 pub(crate) fn today() -> Date {
     jiff::Zoned::now().date()
 }
 
-/// Starts the Communico sandbox on a free loopback port.
-pub(crate) async fn start_communico(config: CommunicoConfig) -> Result<Sandbox, Failure> {
-    Sandbox::builder()
-        .communico(config)
-        .start()
-        .await
-        .map_err(|e| sandbox_failure(&e))
+/// Which services to start, and where.
+#[derive(Debug, Default)]
+pub(crate) struct Services {
+    pub(crate) communico: Option<CommunicoConfig>,
+    pub(crate) attendium: Option<AttendiumConfig>,
+    /// `None`: any free port.
+    pub(crate) port: Option<u16>,
 }
 
-/// A running Attendium sandbox: authorization server and GraphQL endpoint. It approves
-/// every login as its demo user, so a login completes without a person.
-pub(crate) struct AttendiumServer {
-    server: Attendium,
-    task: JoinHandle<()>,
-}
-
-impl AttendiumServer {
-    /// Binds `127.0.0.1:port` (0: any free port) and serves.
-    pub(crate) async fn start(port: u16) -> Result<Self, Failure> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-            .await
-            .map_err(|e| bind_failure(port, &e))?;
-        let addr: SocketAddr = listener.local_addr().map_err(|e| sandbox_failure(&e))?;
-        let issuer = url::Url::parse(&format!("http://{addr}"))
-            .map_err(|e| Failure::new(Kind::Unexpected, format!("bad sandbox issuer: {e}")))?;
-        let server = Attendium::new(AttendiumConfig::new(), issuer).map_err(|e| {
-            Failure::new(Kind::Unexpected, format!("cannot start the sandbox: {e}"))
-        })?;
-        let router = server.router();
-        let task = tokio::spawn(async move {
-            // Accept errors on a loopback socket leave nothing to report to: the server
-            // stops answering and the command using it reports the failed request.
-            let _ = axum::serve(listener, router).await;
-        });
-        Ok(Self { server, task })
+/// Starts the sandbox on `127.0.0.1`, on the current runtime.
+pub(crate) async fn start(services: Services) -> Result<Sandbox, Failure> {
+    let mut builder = Sandbox::builder();
+    if let Some(config) = services.communico {
+        builder = builder.communico(config);
     }
-
-    /// The issuer URL, `http://127.0.0.1:<port>`.
-    pub(crate) fn issuer(&self) -> &str {
-        self.server.issuer()
+    if let Some(config) = services.attendium {
+        builder = builder.attendium(config);
     }
-
-    /// The GraphQL endpoint.
-    pub(crate) fn graphql_endpoint(&self) -> String {
-        self.server.graphql_endpoint()
+    if let Some(port) = services.port {
+        builder = builder.port(port);
     }
-}
-
-impl Drop for AttendiumServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn sandbox_failure(error: &io::Error) -> Failure {
-    Failure::io("a loopback port for the sandbox", error)
-}
-
-fn bind_failure(port: u16, error: &io::Error) -> Failure {
-    Failure::new(
-        Kind::Io,
-        format!("cannot listen on 127.0.0.1:{port}: {error}"),
-    )
-    .next("choose another --port, or leave it out for any free port")
+    builder.start().await.map_err(|e| {
+        let at = services
+            .port
+            .map_or_else(|| "a free port".to_owned(), |p| format!("port {p}"));
+        let failure = Failure::new(
+            Kind::Io,
+            format!("cannot start the sandbox on 127.0.0.1, {at}: {e}"),
+        );
+        match services.port {
+            Some(_) => failure.next("choose another --port, or leave it out for any free port"),
+            None => failure,
+        }
+    })
 }

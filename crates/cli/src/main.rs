@@ -54,7 +54,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Communico(args) => communico_cmd::run(args, transport, cli.sandbox).await,
         Command::Attendium(args) => attendium_cmd::run(args, transport, cli.sandbox).await,
         Command::Sandbox(args) => match args.command {
-            SandboxCommand::Serve(args) => serve::run(args, transport).await,
+            SandboxCommand::Serve(args) => serve::run(args).await,
         },
     }
 }

@@ -23,6 +23,7 @@ impl Drop for Server {
 
 #[test]
 fn serve_prints_urls_and_credentials_that_work() {
+    let port = common::closed_port();
     let child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
         .args([
             "sandbox",
@@ -32,6 +33,7 @@ fn serve_prints_urls_and_credentials_that_work() {
             "--from",
             "2024-05-01",
         ])
+        .args(["--port", &port.to_string()])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -56,6 +58,11 @@ fn serve_prints_urls_and_credentials_that_work() {
     ] {
         assert!(settings.contains_key(name), "{name} not printed");
     }
+    assert_eq!(
+        settings["COMMUNICO_BASE_URL"],
+        format!("http://127.0.0.1:{port}/communico")
+    );
+    assert!(settings["ATTENDIUM_ISSUER"].starts_with(&format!("http://127.0.0.1:{port}/")));
     let out = attend()
         .envs(&settings)
         .args([

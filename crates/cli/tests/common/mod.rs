@@ -92,25 +92,25 @@ impl CommunicoServer {
     }
 }
 
-/// An Attendium sandbox on its own port.
+/// An Attendium sandbox (its issuer has a path: `{base}/attendium`).
 pub struct AttendiumServer {
     pub rt: Runtime,
+    pub sandbox: Sandbox,
     pub server: Attendium,
 }
 
 impl AttendiumServer {
     pub fn start(config: AttendiumConfig) -> Self {
         let rt = runtime();
-        let server = rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let issuer =
-                url::Url::parse(&format!("http://{}", listener.local_addr().unwrap())).unwrap();
-            let server = Attendium::new(config, issuer).unwrap();
-            let router = server.router();
-            tokio::spawn(async move { axum::serve(listener, router).await });
-            server
-        });
-        Self { rt, server }
+        let sandbox = rt
+            .block_on(Sandbox::builder().attendium(config).start())
+            .unwrap();
+        let server = sandbox.attendium().unwrap().clone();
+        Self {
+            rt,
+            sandbox,
+            server,
+        }
     }
 }
 
