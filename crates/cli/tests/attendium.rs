@@ -189,7 +189,7 @@ fn with_the_sandbox_whoami_logs_in_first() {
 #[test]
 fn with_the_sandbox_token_prints_a_token_and_nothing_else() {
     let out = attend()
-        .args(["--sandbox", "attendium", "token"])
+        .args(["-vv", "--sandbox", "attendium", "token"])
         .timeout(Duration::from_secs(60))
         .assert()
         .success();
