@@ -84,3 +84,22 @@ fn nothing_builds_aws_lc_or_openssl() {
         );
     }
 }
+
+#[test]
+fn api_clients_are_generic_over_the_transport() {
+    let stacks = [
+        "reqwest",
+        "hyper",
+        "hyper-util",
+        "rustls",
+        "http-reqwest",
+        "http-hyper",
+    ];
+    assert_free_of("communico", &["--no-default-features"], &stacks);
+    assert_free_of("attendium", &[], &stacks);
+}
+
+#[test]
+fn xtask_never_depends_on_the_generated_code() {
+    assert_free_of("xtask", &[], &["attendium"]);
+}
