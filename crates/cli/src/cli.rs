@@ -27,7 +27,7 @@ pub(crate) struct Cli {
     #[arg(long, global = true)]
     pub(crate) sandbox: bool,
 
-    /// Log what happens to stderr (-v: debug, -vv: trace).
+    /// Log what happens to stderr (-v: debug, -vv: trace, -vvv: every library's too).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub(crate) verbose: u8,
 

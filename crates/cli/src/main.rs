@@ -71,19 +71,46 @@ fn report(failure: &Failure) -> ExitCode {
     ExitCode::from(failure.kind.code())
 }
 
-/// Warnings always; `-v` debug, `-vv` trace; on stderr, colored only on a terminal.
+/// This workspace's crates: `-v` turns up their logs before anyone else's.
+const OUR_TARGETS: &[&str] = &[
+    "attend",
+    "attendium",
+    "auth_core",
+    "auth_loopback",
+    "communico",
+    "http_hyper",
+    "http_reqwest",
+    "sandbox",
+];
+
+/// Warnings always; `-v` debug from this workspace, `-vv` trace from it and info from
+/// the libraries under it, `-vvv` everything. On stderr, colored only on a terminal.
 fn init_tracing(verbose: u8) {
-    let level = match verbose {
-        0 => tracing::Level::WARN,
-        1 => tracing::Level::DEBUG,
-        _ => tracing::Level::TRACE,
+    use tracing::level_filters::LevelFilter;
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
+    let (ours, others) = match verbose {
+        0 => (LevelFilter::WARN, LevelFilter::WARN),
+        1 => (LevelFilter::DEBUG, LevelFilter::WARN),
+        2 => (LevelFilter::TRACE, LevelFilter::INFO),
+        _ => (LevelFilter::TRACE, LevelFilter::TRACE),
     };
+    let filter = OUR_TARGETS
+        .iter()
+        .fold(Targets::new().with_default(others), |f, target| {
+            f.with_target(*target, ours)
+        });
     let color = std::io::stderr().is_terminal() && output::colors_allowed();
-    tracing_subscriber::fmt()
+    let layer = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(level)
         .with_ansi(color)
         .with_target(verbose > 0)
-        .without_time()
-        .init();
+        .without_time();
+    // Only fails if a subscriber is already set, which nothing here does.
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
 }
