@@ -4,7 +4,9 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 
 use auth_core::{ClientSecret, HttpTransport};
-use communico::{Client, EventField, EventQuery, ReservationQuery, ReservationStatus, Visibility};
+use communico::{
+    Client, Event, EventField, EventQuery, ReservationQuery, ReservationStatus, Visibility,
+};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -63,35 +65,7 @@ pub(crate) async fn run(
             let fields = event_fields(&e.fields);
             let event = target.client.event(e.id, &fields).await.map_err(fail)?;
             let format = e.output.format.unwrap_or_else(|| term.default_format());
-            match format {
-                Format::Table => {
-                    let value = serde_json::to_value(&event).map_err(unexpected)?;
-                    let empty = serde_json::Map::new();
-                    let object = value.as_object().unwrap_or(&empty);
-                    write_vertical(&mut io::stdout().lock(), term, object)?;
-                    Ok(())
-                }
-                Format::Json => {
-                    let mut out = io::stdout().lock();
-                    serde_json::to_writer_pretty(&mut out, &event).map_err(unexpected)?;
-                    out.write_all(b"\n")?;
-                    out.flush()?;
-                    Ok(())
-                }
-                other => {
-                    let out = io::BufWriter::new(io::stdout().lock());
-                    let mut w = EventWriter::begin(
-                        other,
-                        out,
-                        term,
-                        &field_names(&fields),
-                        &uid_domain(&target.base),
-                    )?;
-                    w.event(&event)?;
-                    w.finish()?;
-                    Ok(())
-                }
-            }
+            one_event(&event, format, term, &fields, &target.base)
         }
         CommunicoCommand::Registrants(r) => {
             let list = target.client.registrants(r.id).await.map_err(fail)?;
@@ -120,6 +94,39 @@ pub(crate) async fn run(
             list_out(format, term, &list)
         }
     }
+}
+
+/// One event: a member per line for people, the object itself in JSON, else as in a
+/// listing (a one-row CSV, a one-event calendar).
+fn one_event(
+    event: &Event,
+    format: Format,
+    term: Terminal,
+    fields: &[EventField],
+    base: &str,
+) -> Result<(), Failure> {
+    match format {
+        Format::Table => {
+            let value = serde_json::to_value(event).map_err(unexpected)?;
+            let empty = serde_json::Map::new();
+            let object = value.as_object().unwrap_or(&empty);
+            write_vertical(&mut io::stdout().lock(), term, object)?;
+        }
+        Format::Json => {
+            let mut out = io::stdout().lock();
+            serde_json::to_writer_pretty(&mut out, event).map_err(unexpected)?;
+            out.write_all(b"\n")?;
+            out.flush()?;
+        }
+        other => {
+            let out = io::BufWriter::new(io::stdout().lock());
+            let mut w =
+                EventWriter::begin(other, out, term, &field_names(fields), &uid_domain(base))?;
+            w.event(event)?;
+            w.finish()?;
+        }
+    }
+    Ok(())
 }
 
 fn connect(
