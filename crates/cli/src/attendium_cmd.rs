@@ -73,11 +73,11 @@ pub(crate) async fn run(
         _ => format!("{}/graphql", issuer.trim_end_matches('/')),
     };
     let mut builder = AttendiumAuth::builder(transport.clone()).issuer(issuer.clone());
-    // With --sandbox the session lives in memory unless a store is named: the sandbox's
-    // sessions are worthless once it stops.
+    // With --sandbox the session lives in memory: it is worthless once the sandbox stops,
+    // and it must not replace the session kept for the real service.
     let store = match (&args.store, use_sandbox) {
-        (Some(dir), _) => Some(dir.clone()),
-        (None, true) => None,
+        (_, true) => None,
+        (Some(dir), false) => Some(dir.clone()),
         (None, false) => Some(default_store()?),
     };
     if let Some(dir) = store {

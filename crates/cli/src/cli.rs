@@ -224,7 +224,7 @@ pub(crate) struct AttendiumArgs {
     /// The GraphQL endpoint.
     #[arg(long, global = true, env = "ATTENDIUM_API_URL", value_name = "URL")]
     pub(crate) api_url: Option<String>,
-    /// The directory the session is kept in.
+    /// The directory the session is kept in (with --sandbox, sessions live in memory).
     #[arg(long, global = true, env = "ATTEND_STORE", value_name = "PATH")]
     pub(crate) store: Option<PathBuf>,
 

@@ -284,3 +284,15 @@ fn graphql_failures_are_api_errors_with_what_to_do() {
             .stderr(contains("panicked").not());
     }
 }
+
+#[test]
+fn the_sandbox_never_touches_the_stored_session() {
+    let store = tempfile::tempdir().unwrap();
+    attend()
+        .env("ATTEND_STORE", store.path())
+        .args(["--sandbox", "attendium", "login"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_dir(store.path()).unwrap().count(), 0);
+}
