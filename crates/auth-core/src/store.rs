@@ -589,6 +589,30 @@ mod tests {
         assert_eq!(mode(&path), 0o600);
     }
 
+    #[test]
+    fn write_private_file_replaces_atomically_with_owner_only_access() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join("clients.json");
+        write_private_file(&path, b"first").unwrap();
+        write_private_file(&path, b"second").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"second");
+        assert_eq!(
+            entries(path.parent().unwrap()),
+            vec!["clients.json".to_owned()]
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        // A path that names no file is a typed error, not a panic.
+        assert!(matches!(
+            write_private_file(Path::new("/"), b"x"),
+            Err(Error::Store { .. })
+        ));
+    }
+
     fn entries(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = fs::read_dir(dir)
             .unwrap()
