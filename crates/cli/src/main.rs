@@ -49,10 +49,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
-    let transport = transport::build(cli.http)?;
     match cli.command {
-        Command::Communico(args) => communico_cmd::run(args, transport, cli.sandbox).await,
-        Command::Attendium(args) => attendium_cmd::run(args, transport, cli.sandbox).await,
+        Command::Communico(args) => {
+            communico_cmd::run(args, transport::build(cli.http)?, cli.sandbox).await
+        }
+        Command::Attendium(args) => {
+            attendium_cmd::run(args, transport::build(cli.http)?, cli.sandbox).await
+        }
         Command::Sandbox(args) => match args.command {
             SandboxCommand::Serve(args) => serve::run(args).await,
         },
