@@ -52,13 +52,12 @@ const ACCEPT: &str = "application/graphql-response+json, application/json";
 /// use std::sync::Arc;
 /// use attendium::generated::{Me, me};
 /// use attendium::graphql::GraphQlClient;
-/// use auth_core::{AccessToken, Error, TokenProvider};
+/// use auth_core::{AccessToken, TokenFuture, TokenProvider};
 /// use auth_core::transport::{HttpRequest, from_fn};
 ///
 /// struct Fixed;
-/// #[async_trait::async_trait]
 /// impl TokenProvider for Fixed {
-///     async fn token(&self) -> Result<AccessToken, Error> { Ok(AccessToken::new("t")) }
+///     fn token(&self) -> TokenFuture<'_> { TokenFuture::ready(Ok(AccessToken::new("t"))) }
 ///     fn invalidate(&self, _: &AccessToken) {}
 /// }
 ///
@@ -534,7 +533,6 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use async_trait::async_trait;
     use auth_core::transport::{HttpRequest, TransportError, TransportErrorKind, from_fn};
     use serde_json::json;
 
@@ -553,18 +551,18 @@ mod tests {
         fixed: Option<String>,
     }
 
-    #[async_trait]
     impl TokenProvider for FakeTokens {
-        async fn token(&self) -> Result<AccessToken, auth_core::Error> {
+        fn token(&self) -> auth_core::TokenFuture<'_> {
             self.fetched.fetch_add(1, Ordering::SeqCst);
-            if let Some(err) = &self.fail {
-                return Err(err.clone());
-            }
-            if let Some(fixed) = &self.fixed {
-                return Ok(AccessToken::new(fixed.as_str()));
-            }
-            let n = self.generation.load(Ordering::SeqCst) + 1;
-            Ok(AccessToken::new(format!("tok-{n}")))
+            let answer = if let Some(err) = &self.fail {
+                Err(err.clone())
+            } else if let Some(fixed) = &self.fixed {
+                Ok(AccessToken::new(fixed.as_str()))
+            } else {
+                let n = self.generation.load(Ordering::SeqCst) + 1;
+                Ok(AccessToken::new(format!("tok-{n}")))
+            };
+            auth_core::TokenFuture::ready(answer)
         }
 
         fn invalidate(&self, rejected: &AccessToken) {

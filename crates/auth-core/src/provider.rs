@@ -1,6 +1,10 @@
 //! The traits that callers and token sources meet at.
 
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 
@@ -15,24 +19,39 @@ use crate::token::Token;
 /// [`invalidate`](TokenProvider::invalidate) with the token that failed and ask again,
 /// once.
 ///
+/// `token` returns a [`TokenFuture`] rather than being an `async fn`, so that the trait
+/// stays object-safe while a cached token is handed out without allocating: every API
+/// request asks for a token, and nearly every time the answer is already there.
+///
 /// ```
-/// use auth_core::{AccessToken, Error, TokenProvider};
+/// use auth_core::{AccessToken, Error, TokenFuture, TokenProvider};
 ///
 /// /// A fixed token, for a script that got one elsewhere.
 /// struct Static(AccessToken);
 ///
-/// #[async_trait::async_trait]
 /// impl TokenProvider for Static {
-///     async fn token(&self) -> Result<AccessToken, Error> {
-///         Ok(self.0.clone())
+///     fn token(&self) -> TokenFuture<'_> {
+///         TokenFuture::ready(Ok(self.0.clone()))
+///     }
+///     fn invalidate(&self, _rejected: &AccessToken) {}
+/// }
+///
+/// /// One that has to wait for its token.
+/// struct Asking;
+///
+/// impl TokenProvider for Asking {
+///     fn token(&self) -> TokenFuture<'_> {
+///         TokenFuture::new(async {
+///             // ... ask something, await it ...
+///             Ok(AccessToken::new("fetched"))
+///         })
 ///     }
 ///     fn invalidate(&self, _rejected: &AccessToken) {}
 /// }
 /// ```
-#[async_trait]
 pub trait TokenProvider: Send + Sync {
     /// A token that is valid now (refreshed or fetched if needed).
-    async fn token(&self) -> Result<AccessToken, Error>;
+    fn token(&self) -> TokenFuture<'_>;
 
     /// Forgets `rejected` if it is still the current token, so the next
     /// [`token`](TokenProvider::token) fetches a new one. If a newer token has arrived in
@@ -40,23 +59,73 @@ pub trait TokenProvider: Send + Sync {
     fn invalidate(&self, rejected: &AccessToken);
 }
 
-#[async_trait]
 impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
-    async fn token(&self) -> Result<AccessToken, Error> {
-        (**self).token().await
+    fn token(&self) -> TokenFuture<'_> {
+        (**self).token()
     }
     fn invalidate(&self, rejected: &AccessToken) {
         (**self).invalidate(rejected)
     }
 }
 
-#[async_trait]
 impl<T: TokenProvider + ?Sized> TokenProvider for Box<T> {
-    async fn token(&self) -> Result<AccessToken, Error> {
-        (**self).token().await
+    fn token(&self) -> TokenFuture<'_> {
+        (**self).token()
     }
     fn invalidate(&self, rejected: &AccessToken) {
         (**self).invalidate(rejected)
+    }
+}
+
+/// The future [`TokenProvider::token`] returns: complete at once, with no allocation,
+/// when the answer is already known ([`TokenFuture::ready`]), and a boxed future
+/// otherwise ([`TokenFuture::new`]).
+#[must_use = "futures do nothing unless awaited"]
+pub struct TokenFuture<'a>(Answer<'a>);
+
+type BoxedAnswer<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>;
+
+enum Answer<'a> {
+    /// `None` once handed out.
+    Ready(Option<Result<AccessToken, Error>>),
+    Later(BoxedAnswer<'a>),
+}
+
+impl<'a> TokenFuture<'a> {
+    /// A future that is already complete.
+    pub fn ready(result: Result<AccessToken, Error>) -> Self {
+        Self(Answer::Ready(Some(result)))
+    }
+
+    /// A future that completes when `future` does.
+    pub fn new(future: impl Future<Output = Result<AccessToken, Error>> + Send + 'a) -> Self {
+        Self(Answer::Later(Box::pin(future)))
+    }
+}
+
+impl Future for TokenFuture<'_> {
+    type Output = Result<AccessToken, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match &mut self.0 {
+            Answer::Ready(result) => Poll::Ready(result.take().unwrap_or_else(|| {
+                // Polling a finished future is a caller's bug; answer it with an error
+                // rather than a panic.
+                Err(Error::invalid_config(
+                    "a token future was polled after it completed",
+                ))
+            })),
+            Answer::Later(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
+impl fmt::Debug for TokenFuture<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.0 {
+            Answer::Ready(_) => "TokenFuture(ready)",
+            Answer::Later(_) => "TokenFuture(pending)",
+        })
     }
 }
 

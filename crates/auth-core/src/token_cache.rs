@@ -23,13 +23,12 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
-use async_trait::async_trait;
 use futures_util::FutureExt;
 use futures_util::future::{self, Either, Ready, Shared};
 
 use crate::Error;
 use crate::clock::{Clock, SystemClock};
-use crate::provider::{TokenProvider, TokenSource};
+use crate::provider::{TokenFuture, TokenProvider, TokenSource};
 use crate::secret::AccessToken;
 use crate::token::Token;
 
@@ -303,22 +302,14 @@ impl Drop for ClearSlot<'_> {
     }
 }
 
-#[async_trait]
 impl<S: TokenSource + 'static> TokenProvider for CachingProvider<S> {
-    // Written out rather than `async fn` so that a hit boxes a ready value instead of a
-    // state machine; a miss joins or starts the shared fetch before returning.
-    fn token<'life0, 'async_trait>(
-        &'life0 self,
-    ) -> Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'async_trait>>
-    where
-        'life0: 'async_trait,
-        Self: 'async_trait,
-    {
+    // A hit completes at once with no allocation; a miss joins or starts the shared fetch.
+    fn token(&self) -> TokenFuture<'_> {
         match self.fresh_token() {
-            Some(token) => Box::pin(future::ready(Ok(token))),
+            Some(token) => TokenFuture::ready(Ok(token)),
             None => {
                 let fetch = self.refresh();
-                Box::pin(async move { Ok(fetch.await?.access_token.clone()) })
+                TokenFuture::new(async move { Ok(fetch.await?.access_token.clone()) })
             }
         }
     }
@@ -446,7 +437,7 @@ mod tests {
         }
     }
 
-    #[async_trait]
+    #[async_trait::async_trait]
     impl TokenSource for Counting {
         async fn fetch(&self, current: Option<&Token>) -> Result<Token, Error> {
             let n = self.fetches.fetch_add(1, Ordering::SeqCst) + 1;
@@ -476,14 +467,12 @@ mod tests {
             .build()
     }
 
-    type TokenFuture<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>;
-
     /// Polls every future once, so each has either joined the fetch in flight or started
     /// it, before anything completes.
     async fn poll_each_once(futures: &mut [TokenFuture<'_>]) {
         std::future::poll_fn(|cx| {
             for f in futures.iter_mut() {
-                assert!(f.as_mut().poll(cx).is_pending(), "the fetch is gated");
+                assert!(Pin::new(f).poll(cx).is_pending(), "the fetch is gated");
             }
             Poll::Ready(())
         })
@@ -762,7 +751,7 @@ mod tests {
         let provider = cache(source.clone(), &clock);
         let mut call = provider.token();
         std::future::poll_fn(|cx| {
-            assert!(call.as_mut().poll(cx).is_pending());
+            assert!(Pin::new(&mut call).poll(cx).is_pending());
             Poll::Ready(())
         })
         .await;

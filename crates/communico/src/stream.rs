@@ -173,10 +173,9 @@ mod tests {
 
     struct StaticToken;
 
-    #[async_trait::async_trait]
     impl TokenProvider for StaticToken {
-        async fn token(&self) -> Result<AccessToken, auth_core::Error> {
-            Ok(AccessToken::new("t"))
+        fn token(&self) -> auth_core::TokenFuture<'_> {
+            auth_core::TokenFuture::ready(Ok(AccessToken::new("t")))
         }
         fn invalidate(&self, _rejected: &AccessToken) {}
     }
