@@ -350,18 +350,25 @@ async fn follow_authorization(transport: &dyn HttpTransport, url: &Url) -> Resul
 
 /// Opens `url` in the desktop's browser; the URL is printed anyway, so failing is fine.
 fn open_browser(url: &Url) {
-    let url = url.as_str();
-    let attempt = if cfg!(target_os = "macos") {
-        std::process::Command::new("open").arg(url).spawn()
+    use std::process::{Command, Stdio};
+    let mut command = if cfg!(target_os = "macos") {
+        Command::new("open")
     } else if cfg!(windows) {
-        // `start` takes a window title first; the empty string keeps the URL an argument.
-        std::process::Command::new("cmd")
-            .args(["/C", "start", ""])
-            .arg(url)
-            .spawn()
+        // Not `cmd /C start`: cmd splits the URL at `&` (every query parameter after the
+        // first would be lost). The URL protocol handler takes it as one argument.
+        let mut c = Command::new("rundll32");
+        c.arg("url.dll,FileProtocolHandler");
+        c
     } else {
-        std::process::Command::new("xdg-open").arg(url).spawn()
+        Command::new("xdg-open")
     };
+    // The opener must not read our stdin nor write over our output.
+    let attempt = command
+        .arg(url.as_str())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
     match attempt {
         Ok(mut child) => {
             // Reap it in the background so it does not linger as a zombie.
