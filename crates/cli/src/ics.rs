@@ -119,11 +119,13 @@ impl<W: Write> IcsWriter<W> {
         if let Some(url) = event
             .event_registration_url
             .as_deref()
-            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .and_then(registration_url)
         {
             content_line(out, &format!("URL:{url}"))?;
         }
-        let status = if event.is_canceled() {
+        // A rescheduled event no longer happens at this time: the API lists its
+        // replacement as another event, so this one is cancelled too.
+        let status = if event.is_canceled() || event.is_rescheduled() {
             "CANCELLED"
         } else {
             "CONFIRMED"
@@ -161,6 +163,16 @@ fn ics_datetime(t: DateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// The registration URL as a `URL` value (a URI, §3.8.4.6, not escaped TEXT): only an
+/// http(s) URL that parses and holds no control characters, which would break the line.
+fn registration_url(url: &str) -> Option<&str> {
+    if url.chars().any(char::is_control) {
+        return None;
+    }
+    let parsed = url::Url::parse(url).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then_some(url)
 }
 
 /// Escapes a TEXT value (§3.3.11). Carriage returns are dropped: a CRLF becomes `\n`.
@@ -254,6 +266,52 @@ mod tests {
     }
 
     #[test]
+    fn registration_urls_must_parse_and_hold_no_control_characters() {
+        let cases = [
+            ("https://library.example/register?a=1&b=2", true),
+            ("http://library.example/", true),
+            ("https://library.example/\r\nX-EVIL:1", false),
+            ("https://library.example/\x1b[31m", false),
+            ("https://", false),
+            ("javascript:alert(1)", false),
+            ("not a url", false),
+        ];
+        for (input, kept) in cases {
+            assert_eq!(registration_url(input).is_some(), kept, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn control_characters_never_reach_a_content_line() {
+        for title in ["red \x1b[31mtitle", "two\nlines", "cr\rlf"] {
+            let escaped = escape_text(title);
+            assert!(
+                !escaped.chars().any(|c| c.is_control()),
+                "{title:?} gave {escaped:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rescheduled_and_canceled_events_are_cancelled() {
+        let now = jiff::Timestamp::from_second(1_800_000_000).unwrap();
+        for (modified, want) in [
+            ("canceled", "STATUS:CANCELLED"),
+            ("rescheduled", "STATUS:CANCELLED"),
+            ("", "STATUS:CONFIRMED"),
+        ] {
+            let event: Event = serde_json::from_value(serde_json::json!({
+                "eventId": 1, "eventStart": "2026-12-01 09:30:00", "modified": modified
+            }))
+            .unwrap();
+            let mut w = IcsWriter::begin(Vec::new(), "example.org", now, "Events").unwrap();
+            w.event(&event).unwrap();
+            let text = String::from_utf8(w.finish().unwrap()).unwrap();
+            assert!(text.contains(&format!("{want}\r\n")), "{modified:?}: {text}");
+        }
+    }
+
+    #[test]
     fn short_lines_are_not_folded() {
         assert_eq!(folded("SUMMARY:Storytime"), "SUMMARY:Storytime\r\n");
     }
@@ -310,6 +368,7 @@ mod tests {
             "SUMMARY:Reading\\, Club\\; \"x\"\r\n",
             "LOCATION:Room A\\, Main\r\n",
             "STATUS:CANCELLED\r\n",
+            "STATUS:CONFIRMED\r\n",
             "DTSTART;VALUE=DATE:20261225\r\n",
             "DTEND;VALUE=DATE:20261226\r\n",
             "DTSTAMP:20270115T080000Z\r\n",
