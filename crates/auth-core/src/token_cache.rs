@@ -11,15 +11,20 @@
 //!   the same fetch and receives its outcome, success or error. The fetch is a
 //!   [`Shared`] future kept in a slot of its own, so dropping the caller that started it
 //!   does not cancel it for the others: whoever still waits drives it to the end. After a
-//!   failure the slot is empty again and the next call fetches anew.
+//!   failure, or a panic inside the source (reported as an error), the slot is empty
+//!   again and the next call fetches anew.
+//! - **No cycle**: the fetch in flight holds the cache only weakly, so dropping every
+//!   clone of the provider frees the source (and the client secret it may hold) and the
+//!   last refresh token even while an abandoned fetch sits in the slot.
 //!
 //! Time comes from an injected [`Clock`], so tests move it by hand.
 
 use std::fmt;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
@@ -31,6 +36,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::provider::{TokenFuture, TokenProvider, TokenSource};
 use crate::secret::AccessToken;
 use crate::token::Token;
+use crate::transport::{TransportError, TransportErrorKind};
 
 /// How long before expiry a token is refreshed unless configured otherwise.
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
@@ -85,7 +91,9 @@ impl<S> Clone for CachingProvider<S> {
 }
 
 struct Inner<S> {
-    source: S,
+    /// Shared with the fetch in flight, which must not hold `Inner` itself: `Inner` holds
+    /// the fetch, and the cycle would keep both alive once every provider is dropped.
+    source: Arc<S>,
     clock: Arc<dyn Clock>,
     margin: Duration,
     /// The token handed out while it is fresh; `None` before the first fetch and after an
@@ -260,17 +268,34 @@ impl<S: TokenSource + 'static> CachingProvider<S> {
             return Either::Right(future::ready(Ok(Arc::clone(&entry.token))));
         }
         let id = self.inner.generation.fetch_add(1, Ordering::Relaxed);
-        let inner = Arc::clone(&self.inner);
+        // The fetch holds `Inner` weakly (see `Inner::source`): if every provider is
+        // dropped while it is in flight, there is nowhere left to store its token.
+        let inner = Arc::downgrade(&self.inner);
+        let source = Arc::clone(&self.inner.source);
+        let last = self.inner.last.load_full();
         let fetch: Pin<Box<dyn Future<Output = FetchOutcome> + Send>> = Box::pin(async move {
-            // Clears the slot when the fetch ends, whether it returns, fails or panics, so
-            // the next call can start a new one.
+            // Clears the slot when the fetch ends, whether it returns, fails or is
+            // dropped, so the next call can start a new one.
             let _clear = ClearSlot {
-                slot: &inner.inflight,
+                inner: inner.clone(),
                 id,
             };
-            let last = inner.last.load_full();
-            let token = Arc::new(inner.source.fetch(last.as_deref()).await?);
-            inner.store(Arc::clone(&token));
+            // A panic would otherwise poison the `Shared` future for good: every caller
+            // joining it would panic in turn. Caught, it is an error like any other and
+            // the slot is cleared for the next call.
+            let fetched = AssertUnwindSafe(source.fetch(last.as_deref()))
+                .catch_unwind()
+                .await
+                .map_err(|_panic| {
+                    Error::Transport(TransportError::new(
+                        TransportErrorKind::Other,
+                        "the token source panicked while fetching a token; the next call fetches again",
+                    ))
+                })?;
+            let token = Arc::new(fetched?);
+            if let Some(inner) = inner.upgrade() {
+                inner.store(Arc::clone(&token));
+            }
             Ok(token)
         });
         let fetch = fetch.shared();
@@ -287,18 +312,27 @@ impl<S> Inner<S> {
     }
 }
 
-/// Empties the in-flight slot if it still holds fetch `id`.
-struct ClearSlot<'a> {
-    slot: &'a Mutex<Option<(u64, SharedFetch)>>,
+/// Empties the in-flight slot if it still holds fetch `id` (and the cache still exists).
+struct ClearSlot<S> {
+    inner: Weak<Inner<S>>,
     id: u64,
 }
 
-impl Drop for ClearSlot<'_> {
+impl<S> Drop for ClearSlot<S> {
     fn drop(&mut self) {
-        let mut slot = lock(self.slot);
-        if slot.as_ref().is_some_and(|(id, _)| *id == self.id) {
-            *slot = None;
-        }
+        let Some(inner) = self.inner.upgrade() else {
+            return;
+        };
+        let finished = {
+            let mut slot = lock(&inner.inflight);
+            if slot.as_ref().is_some_and(|(id, _)| *id == self.id) {
+                slot.take()
+            } else {
+                None
+            }
+        };
+        // Dropped outside the lock.
+        drop(finished);
     }
 }
 
@@ -374,7 +408,7 @@ impl<S: TokenSource> CachingProviderBuilder<S> {
     /// Builds the cache.
     pub fn build(self) -> CachingProvider<S> {
         let inner = Inner {
-            source: self.source,
+            source: Arc::new(self.source),
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             margin: self.margin,
             cached: ArcSwapOption::empty(),
@@ -759,6 +793,63 @@ mod tests {
         gate.send(()).unwrap();
         assert_eq!(provider.token().await.unwrap().secret(), "t1");
         assert_eq!(source.fetches(), 1);
+    }
+
+    /// Panics on its first fetch, then mints `ok`.
+    #[derive(Default)]
+    struct PanicsOnce {
+        fetches: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl TokenSource for PanicsOnce {
+        async fn fetch(&self, _current: Option<&Token>) -> Result<Token, Error> {
+            if self.fetches.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("the source is broken");
+            }
+            Ok(Token::bearer(AccessToken::new("ok"), None))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_source_fails_every_waiter_and_the_next_call_fetches_again() {
+        let provider = CachingProvider::new(PanicsOnce::default());
+        // All three join the one fetch when they are made, before it runs.
+        let calls: Vec<TokenFuture<'_>> = (0..3).map(|_| provider.token()).collect();
+        for result in futures_util::future::join_all(calls).await {
+            match result {
+                Err(Error::Transport(e)) => {
+                    assert_eq!(e.kind(), TransportErrorKind::Other);
+                    assert!(!e.is_retryable());
+                    assert!(e.to_string().contains("panicked"), "{e}");
+                }
+                other => panic!("expected the panic as an error, got {other:?}"),
+            }
+        }
+        assert_eq!(provider.token().await.unwrap().secret(), "ok");
+        assert_eq!(provider.inner.source.fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn dropping_every_provider_during_an_abandoned_fetch_frees_the_source() {
+        let clock = ManualClock::default();
+        let (source, _gate) = Counting::gated(&clock);
+        let source = Arc::new(source);
+        let provider = cache(source.clone(), &clock);
+        let mut call = provider.token();
+        std::future::poll_fn(|cx| {
+            assert!(Pin::new(&mut call).poll(cx).is_pending());
+            Poll::Ready(())
+        })
+        .await;
+        drop(call);
+        // The abandoned fetch still sits in the slot, holding its own reference to the
+        // source.
+        assert!(lock(&provider.inner.inflight).is_some());
+        let clone = provider.clone();
+        drop(provider);
+        drop(clone);
+        assert_eq!(Arc::strong_count(&source), 1, "the cache was not freed");
     }
 
     #[test]
