@@ -119,7 +119,9 @@ pub fn authorization_header(
     let mut value =
         http::HeaderValue::try_from(format!("{} {}", token_type.as_str(), token.secret()))
             .map_err(|_| {
-                Error::invalid_response("the access token has characters not allowed in a header")
+                Error::invalid_response(
+                    "the token type or access token has characters not allowed in a header",
+                )
             })?;
     value.set_sensitive(true);
     Ok(value)
@@ -130,7 +132,8 @@ pub fn authorization_header(
 #[non_exhaustive]
 pub struct TokenParseOptions {
     /// The lifetime assumed when a response has no `expires_in` (RFC 6749 makes it
-    /// optional). `None` treats such tokens as valid until rejected.
+    /// optional), or one of zero or less. `None` treats such tokens as valid until
+    /// rejected.
     pub default_expires_in: Option<Duration>,
 }
 
@@ -157,7 +160,8 @@ impl TokenParseOptions {
 /// - any 2xx status with a JSON object holding a string `access_token`;
 /// - `token_type` in any case, and `Bearer` when absent;
 /// - `expires_in` as a number, a string of digits, or absent (then
-///   [`TokenParseOptions::default_expires_in`]);
+///   [`TokenParseOptions::default_expires_in`]); zero or negative counts as absent, since
+///   a token born expired would be fetched again on every call;
 /// - members it does not know are kept in [`Token::extra`];
 /// - an RFC 6749 §5.2 error body, even with a 200 status, is [`Error::OAuth`];
 /// - HTML or any non-JSON body is [`Error::UnexpectedResponse`] with the status;
@@ -206,7 +210,10 @@ pub fn parse_token_json(
     let token_type = opt_str(&map, "token_type")?
         .map(|t| TokenType::parse(t.trim()))
         .unwrap_or(TokenType::Bearer);
+    // `opt_seconds` reads zero and negative numbers as 0: a server sending that means
+    // "unknown" rather than "already expired" (taken literally, every call would fetch).
     let lifetime = opt_seconds(&map, "expires_in")?
+        .filter(|&seconds| seconds > 0)
         .map(Duration::from_secs)
         .or(options.default_expires_in);
     let refresh_token = opt_str(&map, "refresh_token")?
@@ -290,6 +297,38 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.token_type, TokenType::Other("mac".into()));
+    }
+
+    #[test]
+    fn zero_or_negative_expires_in_falls_back_to_the_default_lifetime() {
+        let default = Some(SystemTime::UNIX_EPOCH + Duration::from_secs(3600));
+        for expires_in in ["0", "-5", r#""0""#, r#""-30""#, "0.4"] {
+            let body = format!(r#"{{"access_token":"a","expires_in":{expires_in}}}"#);
+            let t = parse(200, &body).unwrap();
+            assert_eq!(t.expires_at, default, "expires_in {expires_in}");
+        }
+        // Without a default, such a token is kept until rejected, not born expired.
+        let response = http::Response::builder()
+            .status(200)
+            .body(Bytes::from_static(
+                br#"{"access_token":"a","expires_in":0}"#,
+            ))
+            .unwrap();
+        let options = TokenParseOptions::default().with_default_expires_in(None);
+        let t = parse_token_response(&response, SystemTime::UNIX_EPOCH, options).unwrap();
+        assert_eq!(t.expires_at, None);
+    }
+
+    #[test]
+    fn header_error_blames_the_token_type_or_the_access_token_without_showing_them() {
+        let err = authorization_header(
+            &TokenType::Other("bad\ntype".into()),
+            &AccessToken::new("SECRET"),
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("token type or access token"), "{text}");
+        assert!(!text.contains("SECRET"), "{text}");
     }
 
     #[test]
