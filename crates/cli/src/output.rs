@@ -266,21 +266,30 @@ impl TableLayout {
     }
 
     fn line(&self, id: &str, start: &str, end: &str, place: &str, title: &str) -> String {
+        let (id, place, title) = (sanitize(id), sanitize(place), sanitize(title));
         let title = match self.title {
-            Some(w) => truncate_str(title, w, "…").into_owned(),
-            None => title.to_owned(),
+            Some(w) => truncate_str(&title, w, "…").into_owned(),
+            None => title,
         };
         format!(
             "{}  {}  {}  {}  {}",
-            pad(id, ID_WIDTH),
+            pad(&id, ID_WIDTH),
             pad(start, WHEN_WIDTH),
             pad(end, UNTIL_WIDTH),
-            pad(&truncate_str(place, self.location, "…"), self.location),
+            pad(&truncate_str(&place, self.location, "…"), self.location),
             title
         )
         .trim_end()
         .to_owned()
     }
+}
+
+/// Server text made safe for a terminal: every control character (newlines, tabs, and
+/// ESC, which starts the sequences that recolour or rewrite the screen) becomes a space.
+pub(crate) fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 fn short_datetime(t: jiff::civil::DateTime) -> String {
@@ -393,13 +402,9 @@ fn write_table<W: Write>(out: &mut W, term: Terminal, records: &[Value]) -> io::
     }
     let rows: Vec<Vec<String>> = records
         .iter()
-        .map(|r| {
-            columns
-                .iter()
-                .map(|c| member(r, c).replace(['\n', '\r', '\t'], " "))
-                .collect()
-        })
+        .map(|r| columns.iter().map(|c| sanitize(&member(r, c))).collect())
         .collect();
+    let columns: Vec<String> = columns.iter().map(|c| sanitize(c)).collect();
     let mut widths: Vec<usize> = columns.iter().map(|c| measure_text_width(c)).collect();
     for row in &rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -444,21 +449,16 @@ pub(crate) fn write_vertical<W: Write>(
 ) -> io::Result<()> {
     let width = record
         .keys()
-        .map(|k| measure_text_width(k))
+        .map(|k| measure_text_width(&sanitize(k)))
         .max()
         .unwrap_or(0);
     for (key, value) in record {
-        let text = cell(value);
+        let text = sanitize(&cell(value));
         let text = match term.width {
-            Some(w) => truncate_str(
-                &text.replace(['\n', '\r'], " "),
-                w.saturating_sub(width + 2).max(10),
-                "…",
-            )
-            .into_owned(),
+            Some(w) => truncate_str(&text, w.saturating_sub(width + 2).max(10), "…").into_owned(),
             None => text,
         };
-        writeln!(out, "{}  {text}", term.header(&pad(key, width)))?;
+        writeln!(out, "{}  {text}", term.header(&pad(&sanitize(key), width)))?;
     }
     out.flush()
 }
@@ -554,6 +554,43 @@ mod tests {
         assert!(
             row.contains("[canceled]") && row.contains("2026-12-01 09:00") && row.contains("10:00")
         );
+    }
+
+    #[test]
+    fn control_characters_in_server_text_become_spaces() {
+        let title = "Red \x1b[31malert\nsecond line";
+        let no_control = |text: &str| !text.chars().any(char::is_control);
+        assert_eq!(sanitize(title), "Red  [31malert second line");
+        for width in [None, Some(80)] {
+            let row = TableLayout::for_width(width).row(&event(json!({
+                "eventId": 5, "title": title, "locationName": "Main\x1b[2J"
+            })));
+            assert!(no_control(&row), "{row:?}");
+        }
+        let term = Terminal {
+            width: None,
+            color: false,
+        };
+        let records = [json!({"title": title})];
+        let mut table = Vec::new();
+        write_table(&mut table, term, &records).unwrap();
+        let table = String::from_utf8(table).unwrap();
+        assert!(table.lines().all(no_control), "{table:?}");
+        assert_eq!(table.lines().count(), 2, "{table:?}");
+        for width in [None, Some(80)] {
+            let term = Terminal {
+                width,
+                color: false,
+            };
+            let mut vertical = Vec::new();
+            let Value::Object(record) = json!({"title": title, "key\x1b]0;x": 1}) else {
+                unreachable!()
+            };
+            write_vertical(&mut vertical, term, &record).unwrap();
+            let vertical = String::from_utf8(vertical).unwrap();
+            assert!(vertical.lines().all(no_control), "{vertical:?}");
+            assert_eq!(vertical.lines().count(), 2, "{vertical:?}");
+        }
     }
 
     #[test]
