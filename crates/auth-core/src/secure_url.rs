@@ -9,14 +9,16 @@ use crate::Error;
 
 /// Whether `url`'s host is a loopback address: `127.0.0.0/8`, `::1` or `localhost`
 /// (RFC 8252 §8.3 prefers the IP literals; `localhost` is accepted as servers do).
+///
+/// Exactly the hosts that [`LOOPBACK_NO_PROXY`](crate::transport::LOOPBACK_NO_PROXY)
+/// keeps away from proxies, and no others: plain HTTP is allowed here on the premise
+/// that the request never leaves the machine, so a host that a proxy could be asked to
+/// reach (`localhost.`, the IPv4-mapped `::ffff:127.0.0.1`) does not qualify.
 pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => {
-            ip.is_loopback() || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
-        }
+        Some(Host::Ipv6(ip)) => ip.is_loopback(),
         Some(Host::Domain(domain)) => {
-            let domain = domain.trim_end_matches('.');
             domain.eq_ignore_ascii_case("localhost")
                 || domain.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
         }
@@ -75,7 +77,10 @@ mod tests {
         assert!(check("http://127.8.9.10:99/"));
         assert!(check("http://[::1]:8080/"));
         assert!(check("http://localhost/"));
-        assert!(check("http://LOCALHOST.:1/"));
+        assert!(check("http://LOCALHOST:1/"));
+        // Not in the list of hosts that never go through a proxy.
+        assert!(!check("http://localhost./"));
+        assert!(!check("http://[::ffff:127.0.0.1]/"));
         assert!(!check("http://example.com/"));
         assert!(!check("http://localhost.example.com/"));
         assert!(!check("http://10.0.0.1/"));
