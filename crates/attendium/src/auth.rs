@@ -57,15 +57,35 @@ impl Discovery {
     }
 
     /// RFC 8414 first, then OpenID discovery; only "not found" moves on to the next.
+    ///
+    /// Attendium's documentation names its endpoints' paths and tells clients to fall
+    /// back to them when the metadata lacks a field: a document without
+    /// `authorization_endpoint`, `token_endpoint` or `registration_endpoint` gets
+    /// [`DOCUMENTED_PATHS`] under the issuer. A server with no metadata document at all is
+    /// not guessed at: its issuer could not be verified.
     async fn discover(&self) -> Result<AuthorizationServerMetadata, Error> {
         let mut last_not_found = None;
         for url in metadata_urls(&self.issuer)? {
             let response = self.transport.send(metadata_request(&url)?).await?;
-            match AuthorizationServerMetadata::parse(&response, &self.issuer) {
-                Ok(metadata) => return Ok(metadata),
-                Err(err) if is_not_found(&err) => last_not_found = Some(err),
+            let mut document = match auth_core::response::oauth_json(&response) {
+                Ok(document) => document,
+                Err(err) if is_not_found(&err) => {
+                    last_not_found = Some(err);
+                    continue;
+                }
                 Err(err) => return Err(err.into()),
+            };
+            let base = self.issuer.as_str().trim_end_matches('/');
+            for (field, path) in DOCUMENTED_PATHS {
+                if document.get(field).is_none_or(serde_json::Value::is_null) {
+                    tracing::debug!(field, "metadata lacks a field; using the documented path");
+                    document.insert(field.to_owned(), format!("{base}{path}").into());
+                }
             }
+            return Ok(AuthorizationServerMetadata::from_json(
+                document,
+                &self.issuer,
+            )?);
         }
         Err(last_not_found
             .map(Error::from)
@@ -74,6 +94,14 @@ impl Discovery {
             }))
     }
 }
+
+/// The endpoints Attendium documents, relative to the issuer, used when the metadata
+/// document leaves them out.
+pub const DOCUMENTED_PATHS: [(&str, &str); 3] = [
+    ("authorization_endpoint", "/oauth2/authorize"),
+    ("token_endpoint", "/oauth2/token"),
+    ("registration_endpoint", "/oauth2/register"),
+];
 
 /// Logs in to Attendium (or any compliant server) and keeps the session.
 ///
@@ -374,6 +402,20 @@ impl AttendiumAuth {
         let request = registration_request(endpoint, &client_metadata, None)?;
         let response = self.inner.transport.send(request).await?;
         let client = RegisteredClient::parse(&response)?;
+        // A public client was asked for (RFC 7591 §2 `none`); a server that answers with
+        // another method expects a secret this flow never sends, and every exchange would
+        // fail with `invalid_client`.
+        if let Some(method) = client
+            .token_endpoint_auth_method
+            .as_deref()
+            .filter(|m| *m != "none")
+        {
+            return Err(Error::UnsupportedServer {
+                reason: format!(
+                    "it registered the client for `{method}` authentication, not as a public client"
+                ),
+            });
+        }
         tracing::debug!(client_id = client.client_id.as_str(), "registered a client");
         self.inner
             .clients
@@ -426,15 +468,28 @@ impl AttendiumAuth {
     /// stored session. The local session is removed even if revocation fails; the error
     /// is returned after.
     pub async fn logout(&self) -> Result<Logout, Error> {
+        // Under the session lock, so that a refresh in another process cannot write the
+        // session back after it is cleared.
+        let _lock = self.lock_session().await?;
+        // Whatever this process cached goes too, even a token older than the stored one.
+        if let Some(cached) = self.provider().current() {
+            self.provider().invalidate(&cached.access_token);
+        }
         let Some(token) = self.stored_session().await? else {
             self.inner.store.clear().await?;
             return Ok(Logout::NotLoggedIn);
         };
         let revoked = self.revoke(&token).await;
         self.inner.store.clear().await?;
-        // Drop the cached token too, so this process stops using it.
         self.provider().invalidate(&token.access_token);
         revoked
+    }
+
+    async fn lock_session(&self) -> Result<Option<std::fs::File>, Error> {
+        match &self.inner.lock_path {
+            Some(path) => Ok(Some(session::lock(path.clone()).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn revoke(&self, token: &Token) -> Result<Logout, Error> {
@@ -461,6 +516,7 @@ impl AttendiumAuth {
     /// Stores a token obtained by the code exchange.
     async fn store_login(&self, mut token: Token, client_id: &str) -> Result<Token, Error> {
         session::tag(&mut token, &self.inner.issuer, client_id);
+        let _lock = self.lock_session().await?;
         self.inner.store.save(&token).await?;
         if let Some(provider) = self.inner.provider.get() {
             provider.set(token.clone());

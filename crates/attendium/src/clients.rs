@@ -3,8 +3,8 @@
 //! Attendium's documentation says to register once per application and reuse the
 //! `client_id`. A registration is only valid for the redirect URIs it names, and servers
 //! may compare loopback ports exactly, so the cache is keyed by issuer *and* redirect URI.
-//! The last redirect URI used with an issuer is remembered so that the next login can
-//! try to listen on the same port and reuse the registration.
+//! The redirect URIs registered with an issuer are listed so that the next login can try
+//! to listen on one of their ports and reuse its registration.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -55,7 +55,7 @@ impl ClientRegistry {
         self.with_entries(|entries| Ok(entries.get(&key(issuer, redirect_uri)).cloned()))
     }
 
-    /// The redirect URIs registered for `issuer`, newest first is not tracked: any order.
+    /// The redirect URIs registered for `issuer`, in no particular order.
     pub(crate) fn redirect_uris(&self, issuer: &Url) -> Result<Vec<Url>, Error> {
         let prefix = format!("{issuer} ");
         self.with_entries(|entries| {
@@ -89,7 +89,9 @@ impl ClientRegistry {
         f: impl FnOnce(&BTreeMap<String, RegisteredClient>) -> Result<R, Error>,
     ) -> Result<R, Error> {
         let mut guard = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        if guard.is_none() {
+        // With a file, read it every time: another process may have registered since
+        // (the file is small, and this happens once per login).
+        if guard.is_none() || self.path.is_some() {
             *guard = Some(self.read()?);
         }
         match guard.as_ref() {

@@ -42,10 +42,11 @@ pub enum Error {
         path: String,
     },
     // GraphQL errors (graphql.rs).
-    /// The GraphQL server refused the operation and returned no data. Each entry of
-    /// `errors` has the message, path, locations and extensions: fix the operation or its
-    /// variables, or ask for access (an `extensions.code` such as `FORBIDDEN`). A result
-    /// with data *and* errors is not this error: it is a partial
+    /// The GraphQL server refused the operation: it returned no data, or (for a typed
+    /// operation) data that the errors left too incomplete to fit the generated type. Each
+    /// entry of `errors` has the message, path, locations and extensions: fix the
+    /// operation or its variables, or ask for access (an `extensions.code` such as
+    /// `FORBIDDEN`). Partial data that does fit is not this error: it is a partial
     /// [`Response`](crate::graphql::Response).
     #[error("{}", crate::graphql::errors_summary(.status, .errors))]
     GraphQl {
@@ -53,6 +54,9 @@ pub enum Error {
         status: http::StatusCode,
         /// The server's `errors`, in its order.
         errors: Vec<crate::graphql::GraphQlError>,
+        /// Whatever `data` the server did send (`null` when none), kept so that nothing
+        /// it answered is lost.
+        data: serde_json::Value,
     },
 
     /// The GraphQL endpoint answered an HTTP error without a GraphQL body (`404`, `429`,
@@ -101,6 +105,11 @@ impl From<auth_core::Error> for Error {
     fn from(err: auth_core::Error) -> Self {
         match err {
             auth_core::Error::LoginRequired { reason } => Error::LoginRequired { reason },
+            auth_core::Error::Store {
+                path: Some(path),
+                reason,
+                ..
+            } if reason == crate::session::LOCK_TIMED_OUT => Error::SessionLocked { path },
             other => Error::Auth(other),
         }
     }

@@ -29,6 +29,7 @@ use auth_core::{AccessToken, HttpTransport, TokenProvider};
 use bytes::Bytes;
 use graphql_client::GraphQLQuery;
 use http::StatusCode;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -160,16 +161,20 @@ impl GraphQlClient {
             extensions,
             status,
         } = response;
-        match serde_json::from_value::<Q::ResponseData>(data) {
-            Ok(data) => Ok(Response {
-                data,
+        match Q::ResponseData::deserialize(&data) {
+            Ok(typed) => Ok(Response {
+                data: typed,
                 errors,
                 extensions,
                 status,
             }),
             // Partial data that does not fit the type (a non-null field came back null):
-            // the errors say why.
-            Err(_) if !errors.is_empty() => Err(Error::GraphQl { status, errors }),
+            // the errors say why, and the data is kept in the error.
+            Err(_) if !errors.is_empty() => Err(Error::GraphQl {
+                status,
+                errors,
+                data,
+            }),
             Err(e) => Err(Error::InvalidGraphQlResponse {
                 reason: format!(
                     "`data` does not match the generated type ({e}); the schema in schemas/ may be out of date"
@@ -211,7 +216,8 @@ impl GraphQlClient {
         let token = self.tokens.token().await?;
         let response = self.send(body, &token).await?;
         if response.status() == StatusCode::UNAUTHORIZED {
-            self.tokens.invalidate(&token);
+            // Not invalidated again: the token is fresh, so the refusal is about the
+            // session or its rights, and another refresh would not help.
             return Err(Error::LoginRequired {
                 reason: Some("the GraphQL endpoint rejected a fresh access token".to_owned()),
             });
@@ -282,9 +288,12 @@ impl<T> Response<T> {
         if self.errors.is_empty() {
             Ok(self.data)
         } else {
+            // The caller asked for complete data only: the partial data is theirs to
+            // keep by not calling this.
             Err(Error::GraphQl {
                 status: self.status,
                 errors: self.errors,
+                data: Value::Null,
             })
         }
     }
@@ -515,7 +524,11 @@ fn read_response(response: &HttpResponse, token: &AccessToken) -> Result<Respons
             extensions,
             status,
         }),
-        None if !errors.is_empty() => Err(Error::GraphQl { status, errors }),
+        None if !errors.is_empty() => Err(Error::GraphQl {
+            status,
+            errors,
+            data: Value::Null,
+        }),
         None if status.is_success() => Err(Error::InvalidGraphQlResponse {
             reason: format!("HTTP {status}: `data` is null and there are no `errors`"),
         }),
@@ -793,7 +806,10 @@ mod tests {
             );
             let err = client.raw("{ me { id } }", Map::new()).await.unwrap_err();
             match (expect, &err) {
-                (Expect::GraphQl(want_status, want_message), Error::GraphQl { status, errors }) => {
+                (
+                    Expect::GraphQl(want_status, want_message),
+                    Error::GraphQl { status, errors, .. },
+                ) => {
                     assert_eq!(status.as_u16(), *want_status, "{name}");
                     assert_eq!(errors[0].message, *want_message, "{name}");
                 }
@@ -906,8 +922,10 @@ mod tests {
             FakeTokens::default(),
         );
         match client.query::<Me>(me::Variables).await {
-            Err(Error::GraphQl { errors, .. }) => {
-                assert_eq!(errors[0].message, "id resolver failed")
+            Err(Error::GraphQl { errors, data, .. }) => {
+                assert_eq!(errors[0].message, "id resolver failed");
+                // What the server did answer is not lost.
+                assert_eq!(data, json!({"me": {"id": null}}));
             }
             other => panic!("{other:?}"),
         }
@@ -967,7 +985,9 @@ mod tests {
         let err = client.query::<Me>(me::Variables).await.unwrap_err();
         assert!(err.is_login_required(), "{err:?}");
         assert_eq!(script.requests.lock().unwrap().len(), 2);
-        assert_eq!(*tokens.invalidated.lock().unwrap(), vec!["tok-1", "tok-2"]);
+        // Only the first token is invalidated: the second was fresh, so another refresh
+        // would not help and would only spend a refresh token on every later call.
+        assert_eq!(*tokens.invalidated.lock().unwrap(), vec!["tok-1"]);
     }
 
     #[tokio::test]
@@ -1121,7 +1141,7 @@ mod tests {
 
             fault(GraphqlFault::Errors);
             match client.query::<Me>(me::Variables).await {
-                Err(Error::GraphQl { status, errors }) => {
+                Err(Error::GraphQl { status, errors, .. }) => {
                     assert_eq!(status, StatusCode::OK);
                     assert!(!errors[0].message.is_empty());
                     assert!(!errors[0].locations.is_empty(), "{errors:?}");

@@ -13,8 +13,8 @@ pub mod graphql;
 pub mod session;
 
 pub use auth::{
-    AttendiumAuth, AttendiumAuthBuilder, DEFAULT_CLIENT_NAME, DEFAULT_ISSUER, LoginInProgress,
-    LoginOptions, Logout,
+    AttendiumAuth, AttendiumAuthBuilder, DEFAULT_CLIENT_NAME, DEFAULT_ISSUER, DOCUMENTED_PATHS,
+    LoginInProgress, LoginOptions, Logout,
 };
 pub use auth_loopback::LoopbackHost;
 pub use error::Error;

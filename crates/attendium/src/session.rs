@@ -35,8 +35,9 @@ pub const ISSUER_KEY: &str = "attendium:issuer";
 /// The key in [`Token::extra`] naming the client a stored session was issued to.
 pub const CLIENT_ID_KEY: &str = "attendium:client_id";
 
-/// How long to wait for another process's refresh before giving up.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long to wait for another process's refresh before giving up: long enough for it
+/// to discover the server and refresh, each within the transport's default timeout.
+const LOCK_TIMEOUT: Duration = Duration::from_secs(90);
 const LOCK_POLL: Duration = Duration::from_millis(25);
 
 /// Marks `token` as belonging to `issuer` and `client_id`.
@@ -138,11 +139,17 @@ impl TokenSource for SessionSource {
     }
 }
 
-/// The provider speaks `auth_core::Error`; keep what Attendium's error says in it.
+/// The provider speaks `auth_core::Error`; keep what Attendium's error says in it, so
+/// that `From<auth_core::Error>` gives the same variant back.
 fn to_core(err: Error) -> auth_core::Error {
     match err {
         Error::Auth(e) => e,
         Error::LoginRequired { reason } => auth_core::Error::LoginRequired { reason },
+        Error::SessionLocked { path } => auth_core::Error::Store {
+            path: Some(path),
+            reason: LOCK_TIMED_OUT.to_owned(),
+            source: Some(Arc::new(std::io::Error::from(std::io::ErrorKind::TimedOut))),
+        },
         other => auth_core::Error::Store {
             path: None,
             reason: other.to_string(),
@@ -151,9 +158,12 @@ fn to_core(err: Error) -> auth_core::Error {
     }
 }
 
+/// The reason of the store error a lock timeout travels in through the token cache.
+pub(crate) const LOCK_TIMED_OUT: &str = "timed out waiting for the session lock";
+
 /// An exclusive lock on `path`, released when dropped (and by the OS if the process
 /// dies). Polls `try_lock` so that no thread blocks while another process refreshes.
-async fn lock(path: PathBuf) -> Result<File, Error> {
+pub(crate) async fn lock(path: PathBuf) -> Result<File, Error> {
     let io = |e: std::io::Error| {
         Error::Auth(auth_core::Error::Store {
             path: Some(path.display().to_string()),

@@ -565,3 +565,93 @@ async fn logs_in_to_an_issuer_with_a_path() {
         1
     );
 }
+
+/// Rewrites JSON answers whose request path ends with `path`, as a server that differs
+/// from the sandbox would answer.
+struct RewriteJson {
+    inner: Arc<dyn HttpTransport>,
+    path: &'static str,
+    edit: fn(&mut serde_json::Map<String, serde_json::Value>),
+}
+
+#[async_trait::async_trait]
+impl HttpTransport for RewriteJson {
+    async fn send(
+        &self,
+        request: auth_core::HttpRequest,
+    ) -> Result<auth_core::HttpResponse, auth_core::TransportError> {
+        let rewrite = request.uri().path().ends_with(self.path);
+        let mut response = self.inner.send(request).await?;
+        if rewrite
+            && let Ok(serde_json::Value::Object(mut map)) =
+                serde_json::from_slice::<serde_json::Value>(response.body())
+        {
+            (self.edit)(&mut map);
+            *response.body_mut() = Bytes::from(serde_json::Value::Object(map).to_string());
+            response.headers_mut().remove(http::header::CONTENT_LENGTH);
+        }
+        Ok(response)
+    }
+}
+
+#[tokio::test]
+async fn metadata_without_endpoints_falls_back_to_the_documented_paths() {
+    let (config, clock) = config(Quirks::default());
+    let server = serve(config).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let transport = Arc::new(RewriteJson {
+        inner: transport(),
+        path: "/.well-known/oauth-authorization-server",
+        edit: |metadata| {
+            metadata.remove("token_endpoint");
+            metadata.remove("registration_endpoint");
+        },
+    });
+    let auth = AttendiumAuth::builder(transport)
+        .issuer(server.attendium.issuer())
+        .store_dir(dir.path())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+    let metadata = auth.metadata().await.expect("metadata");
+    assert_eq!(
+        metadata.token_endpoint.as_str(),
+        format!("{}/oauth2/token", server.attendium.issuer())
+    );
+    let token = login(&auth, LoginOptions::default()).await.expect("login");
+    assert!(
+        server
+            .attendium
+            .access_token_active(token.access_token.secret())
+    );
+    assert_eq!(server.attendium.counters().registrations, 1);
+}
+
+#[tokio::test]
+async fn a_registration_that_is_not_a_public_client_is_refused() {
+    let (config, clock) = config(Quirks::default());
+    let server = serve(config).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let transport = Arc::new(RewriteJson {
+        inner: transport(),
+        path: "/oauth2/register",
+        edit: |client| {
+            client.insert(
+                "token_endpoint_auth_method".into(),
+                "client_secret_basic".into(),
+            );
+        },
+    });
+    let auth = AttendiumAuth::builder(transport)
+        .issuer(server.attendium.issuer())
+        .store_dir(dir.path())
+        .clock(Arc::new(clock.clone()))
+        .build()
+        .expect("client");
+    let err = auth
+        .start_login(LoginOptions::default())
+        .await
+        .expect_err("not public");
+    assert!(matches!(err, Error::UnsupportedServer { .. }), "{err:?}");
+    assert_nothing_stored(&auth).await;
+}
