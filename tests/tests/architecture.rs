@@ -70,7 +70,7 @@ fn auth_core_has_no_http_tls_or_runtime() {
 
 #[test]
 fn nothing_builds_aws_lc_or_openssl() {
-    for package in ["http-reqwest", "http-hyper"] {
+    for package in ["http-reqwest", "http-hyper", "attend", "xtask"] {
         assert_free_of(
             package,
             &[],
@@ -102,4 +102,28 @@ fn api_clients_are_generic_over_the_transport() {
 #[test]
 fn xtask_never_depends_on_the_generated_code() {
     assert_free_of("xtask", &[], &["attendium"]);
+}
+
+#[test]
+fn the_loopback_receiver_knows_nothing_of_oauth() {
+    assert_free_of("auth-loopback", &[], &["auth-core"]);
+}
+
+#[test]
+fn no_client_depends_on_the_sandbox() {
+    for package in [
+        "auth-core",
+        "communico",
+        "attendium",
+        "http-reqwest",
+        "http-hyper",
+    ] {
+        assert_free_of(package, &[], &["sandbox"]);
+    }
+}
+
+#[test]
+fn the_two_transports_share_no_code() {
+    assert_free_of("http-reqwest", &[], &["http-hyper"]);
+    assert_free_of("http-hyper", &[], &["http-reqwest"]);
 }
