@@ -93,7 +93,8 @@ impl fmt::Display for ErrorCode {
 pub struct OAuthError {
     /// The `error` code.
     pub code: ErrorCode,
-    /// The `error_description`, if given.
+    /// The `error_description`, if given, cleaned of control characters, with anything
+    /// that looks like a credential masked, and cut to 300 characters (plus an ellipsis).
     pub description: Option<String>,
     /// The `error_uri`, if given.
     pub uri: Option<String>,
@@ -119,15 +120,14 @@ impl OAuthError {
         status: Option<StatusCode>,
     ) -> Option<Self> {
         let code = body.get("error")?.as_str()?;
-        let text = |key: &str| {
-            body.get(key)
-                .and_then(|v| v.as_str())
-                .map(|s| crate::response::clean_text(s, 300))
-        };
+        let text = |key: &str| body.get(key).and_then(|v| v.as_str());
         Some(Self {
-            code: ErrorCode::parse(code),
-            description: text("error_description"),
-            uri: text("error_uri"),
+            // The server's text goes into Display: no control characters, bounded length.
+            code: ErrorCode::parse(&crate::response::clean_text(code, 100)),
+            // A description may echo what the client submitted, secrets included.
+            description: text("error_description")
+                .map(|s| crate::response::clean_masked_text(s, 300)),
+            uri: text("error_uri").map(|s| crate::response::clean_text(s, 300)),
             status,
         })
     }
@@ -200,5 +200,28 @@ mod tests {
             "the authorization server refused the request: invalid_grant (refresh token reused) [HTTP 400]"
         );
         assert!(OAuthError::from_json(&serde_json::Map::new(), None).is_none());
+    }
+
+    #[test]
+    fn a_strange_code_is_cleaned_and_cut() {
+        let long = format!("bad\u{1b}[31m\ncode{}", "x".repeat(500));
+        let body = serde_json::json!({ "error": long });
+        let err = OAuthError::from_json(body.as_object().unwrap(), None).unwrap();
+        let code = err.code.as_str();
+        assert!(code.starts_with("bad [31m code"), "{code}");
+        assert_eq!(code.chars().count(), 101);
+        assert!(!err.to_string().chars().any(char::is_control));
+    }
+
+    #[test]
+    fn a_description_echoing_a_secret_is_masked() {
+        let body = serde_json::json!({
+            "error": "invalid_client",
+            "error_description": "client_secret=SECRET1 does not match; Authorization: Basic SECRET2"
+        });
+        let err = OAuthError::from_json(body.as_object().unwrap(), None).unwrap();
+        let text = format!("{err} {err:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("client_secret=***"), "{text}");
     }
 }

@@ -1,7 +1,6 @@
 //! Reading server answers defensively: status, content type, JSON shape, and short,
 //! credential-free snippets of bodies for error messages.
 
-use http::StatusCode;
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -12,8 +11,14 @@ use crate::transport::HttpResponse;
 pub const SNIPPET_CHARS: usize = 200;
 
 /// Names whose values are masked in snippets, wherever they appear as `name=value`,
-/// `"name": "value"` or `name: value`.
+/// `"name": "value"` or `name: value`. After `authorization` the credential that follows
+/// the scheme is masked too (`Authorization: Bearer ***`).
 const SECRET_KEYS: &[&str] = &[
+    "authorization",
+    "bearer",
+    "client_assertion",
+    "assertion",
+    "device_code",
     "access_token",
     "refresh_token",
     "id_token",
@@ -38,13 +43,19 @@ pub fn snippet(body: &[u8]) -> String {
     // Look at a little more than we show, so a key cut at the edge is still masked.
     let head = &body[..body.len().min(SNIPPET_CHARS * 4)];
     let text = String::from_utf8_lossy(head);
-    let masked = mask_secrets(&fold_whitespace(&text));
-    truncate_chars(&masked, SNIPPET_CHARS)
+    clean_masked_text(&text, SNIPPET_CHARS)
 }
 
 /// Folds white space and strips control characters, then cuts to `max` characters.
 pub(crate) fn clean_text(text: &str, max: usize) -> String {
     truncate_chars(&fold_whitespace(text), max)
+}
+
+/// As [`clean_text`], with the values of credential-like keys masked as in [`snippet`]:
+/// for server-written text such as an `error_description`, which may echo what the
+/// client submitted.
+pub(crate) fn clean_masked_text(text: &str, max: usize) -> String {
+    truncate_chars(&mask_secrets(&fold_whitespace(text)), max)
 }
 
 fn fold_whitespace(text: &str) -> String {
@@ -72,7 +83,7 @@ fn truncate_chars(text: &str, max: usize) -> String {
 }
 
 /// Replaces the value after any credential-like key with `***`.
-fn mask_secrets(text: &str) -> String {
+pub(crate) fn mask_secrets(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
@@ -100,15 +111,32 @@ fn mask_secrets(text: &str) -> String {
         while j < bytes.len() && matches!(bytes[j], b'"' | b'\'' | b' ') {
             j += 1;
         }
-        let value_start = j;
-        while j < bytes.len()
-            && !matches!(bytes[j], b'"' | b'\'' | b'&' | b',' | b' ' | b'}' | b'<')
+        let is_value_byte = |b: u8| !matches!(b, b'"' | b'\'' | b'&' | b',' | b' ' | b'}' | b'<');
+        let mut value_start = j;
+        while j < bytes.len() && is_value_byte(bytes[j]) {
+            j += 1;
+        }
+        // `Authorization: Bearer <token>`: the value is a scheme and the credential
+        // follows after one space. Keep the scheme, mask the credential.
+        if *key == "authorization"
+            && j > value_start
+            && bytes.get(j) == Some(&b' ')
+            && bytes.get(j + 1).is_some_and(|b| is_value_byte(*b))
         {
             j += 1;
+            value_start = j;
+            while j < bytes.len() && is_value_byte(bytes[j]) {
+                j += 1;
+            }
         }
         if j > value_start {
             out.push_str(&text[copied..value_start]);
-            out.push_str("*** ");
+            // A space keeps the mask apart from what follows, unless one is there already.
+            out.push_str(if bytes.get(j) == Some(&b' ') {
+                "***"
+            } else {
+                "*** "
+            });
             copied = j;
         }
         i = j.max(i + 1);
@@ -256,11 +284,6 @@ pub(crate) fn json_type(value: &Value) -> &'static str {
     }
 }
 
-/// Whether a status means success (any 2xx: some APIs answer `201 Created` to a GET).
-pub fn is_success(status: StatusCode) -> bool {
-    status.is_success()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,8 +312,45 @@ mod tests {
             assert!(s.contains("***"), "{body} -> {s}");
         }
         // Words merely containing a key are left alone.
+        assert_eq!(snippet(b"bearer-ish"), "bearer-ish");
         assert_eq!(snippet(b"encoded: yes"), "encoded: yes");
         assert_eq!(snippet(b"a token"), "a token");
+    }
+
+    #[test]
+    fn snippet_masks_assertions_device_codes_and_authorization_headers() {
+        for (body, expected) in [
+            (
+                "Authorization: Bearer SECRET1 was rejected",
+                "Authorization: Bearer *** was rejected",
+            ),
+            (
+                "authorization=Basic SECRET1&x=1",
+                "authorization=Basic *** &x=1",
+            ),
+            (
+                r#"{"authorization":"SECRET1"}"#,
+                r#"{"authorization":"*** "}"#,
+            ),
+            ("client_assertion=SECRET1&a=b", "client_assertion=*** &a=b"),
+            ("assertion=SECRET1", "assertion=*** "),
+            (
+                r#"{"device_code": "SECRET1"}"#,
+                r#"{"device_code": "*** "}"#,
+            ),
+            ("bearer: SECRET1", "bearer: *** "),
+        ] {
+            let s = snippet(body.as_bytes());
+            assert_eq!(s.trim_end(), expected.trim_end(), "{body}");
+            assert!(!s.contains("SECRET1"), "{body} -> {s}");
+        }
+    }
+
+    #[test]
+    fn clean_masked_text_masks_before_cutting() {
+        let text = "bad\n\tclient_secret=SECRET1 sent";
+        assert_eq!(clean_masked_text(text, 300), "bad client_secret=*** sent");
+        assert_eq!(clean_masked_text(text, 3), "bad…");
     }
 
     #[test]

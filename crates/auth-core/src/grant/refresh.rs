@@ -313,6 +313,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        // A description echoing the submitted refresh token is masked (by `OAuthError`).
+        match parse(
+            400,
+            r#"{"error":"invalid_grant","error_description":"refresh_token=SECRET1 is revoked"}"#,
+        ) {
+            Err(err @ Error::LoginRequired { .. }) => {
+                let text = format!("{err} {err:?}");
+                assert!(!text.contains("SECRET1"), "{text}");
+                assert!(text.contains("refresh_token=*** is revoked"), "{text}");
+            }
+            other => panic!("{other:?}"),
+        }
         match parse(400, r#"{"error":"invalid_grant"}"#) {
             Err(Error::LoginRequired { reason }) => {
                 assert!(reason.unwrap().contains("invalid_grant"))
