@@ -245,8 +245,8 @@ impl Session {
             .await
             .map_err(|e| self.fail(e))?;
         let mut out = io::stdout().lock();
-        serde_json::to_writer_pretty(&mut out, &answer.data)
-            .map_err(|e| Failure::new(Kind::Unexpected, e.to_string()))?;
+        // Through io::Error, so a closed stdout is a broken pipe like anywhere else.
+        serde_json::to_writer_pretty(&mut out, &answer.data).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
         out.flush()?;
         if answer.is_partial() {

@@ -114,7 +114,8 @@ fn one_event(
         }
         Format::Json => {
             let mut out = io::stdout().lock();
-            serde_json::to_writer_pretty(&mut out, event).map_err(unexpected)?;
+            // Through io::Error, so a closed stdout is a broken pipe like anywhere else.
+            serde_json::to_writer_pretty(&mut out, event).map_err(io::Error::from)?;
             out.write_all(b"\n")?;
             out.flush()?;
         }

@@ -15,7 +15,7 @@ Exit codes:
   3  authentication: credentials refused, not logged in, login not completed
   4  API: the server answered with an error or with something that is not its API
   5  network: no connection, or no answer in time
-  6  I/O: a local file or the output could not be read or written";
+  6  I/O: a local file, a local port or the output could not be used";
 
 /// What kind of failure ended the command; each has its own exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +54,8 @@ pub(crate) struct Failure {
     pub(crate) kind: Kind,
     what: String,
     next: Option<String>,
+    /// Set for a closed stdout (`attend ... | head`).
+    broken_pipe: bool,
 }
 
 impl fmt::Display for Failure {
@@ -72,6 +74,7 @@ impl Failure {
             kind,
             what: what.into(),
             next: None,
+            broken_pipe: false,
         }
     }
 
@@ -92,14 +95,21 @@ impl Failure {
 
     /// Whether this is a closed stdout (`attend ... | head`): not worth a message.
     pub(crate) fn is_broken_pipe(&self) -> bool {
-        self.kind == Kind::Io && self.what.contains(BROKEN_PIPE_MARK)
+        self.broken_pipe
     }
 
     /// A Communico failure, with `base` (the API's URL) named where it helps.
     pub(crate) fn communico(error: communico::Error, base: &str) -> Self {
         use communico::Error as E;
         match &error {
-            E::InvalidQuery { reason } => Failure::usage(reason.clone()),
+            // The library's one date-order check reads "the end date ... is before the
+            // start date ..."; the test below pins that wording.
+            E::InvalidQuery { reason } if reason.contains("before the start date") => {
+                Failure::usage(reason.clone()).next("make --to the same day as --from or later")
+            }
+            E::InvalidQuery { reason } => {
+                Failure::usage(reason.clone()).next("check the arguments (see --help)")
+            }
             E::InvalidConfig { reason } => {
                 Failure::usage(reason.clone()).next("check --base-url (or COMMUNICO_BASE_URL)")
             }
@@ -148,7 +158,8 @@ impl Failure {
             E::Auth(inner) => match auth_failure_kind(inner) {
                 Kind::Network => match inner {
                     auth_core::Error::Transport(t) => network(t, issuer),
-                    _ => Failure::new(Kind::Network, inner.to_string()),
+                    _ => Failure::new(Kind::Network, inner.to_string())
+                        .next(format!("check that {issuer} is reachable and try again")),
                 },
                 Kind::Usage => {
                     Failure::usage(inner.to_string()).next("check --issuer (or ATTENDIUM_ISSUER)")
@@ -182,9 +193,6 @@ impl Failure {
     }
 }
 
-/// Marks a broken pipe in an I/O failure's text.
-const BROKEN_PIPE_MARK: &str = "Broken pipe";
-
 /// How an `auth-core` failure is classified.
 fn auth_failure_kind(error: &auth_core::Error) -> Kind {
     use auth_core::Error as E;
@@ -217,10 +225,9 @@ fn network(error: &auth_core::TransportError, base: &str) -> Failure {
 
 impl From<io::Error> for Failure {
     fn from(error: io::Error) -> Self {
-        if error.kind() == io::ErrorKind::BrokenPipe {
-            return Failure::new(Kind::Io, BROKEN_PIPE_MARK);
-        }
-        Failure::io("the output", &error)
+        let mut failure = Failure::io("the output", &error);
+        failure.broken_pipe = error.kind() == io::ErrorKind::BrokenPipe;
+        failure
     }
 }
 
@@ -267,6 +274,11 @@ mod tests {
         let f = Failure::communico(err, "https://api.communico.co");
         assert_eq!(f.kind, Kind::Usage);
         assert!(f.to_string().contains("before the start date"));
+        assert!(
+            f.to_string()
+                .contains("make --to the same day as --from or later"),
+            "{f}"
+        );
     }
 
     #[test]
@@ -274,5 +286,7 @@ mod tests {
         let f = Failure::from(io::Error::from(io::ErrorKind::BrokenPipe));
         assert!(f.is_broken_pipe());
         assert!(!Failure::from(io::Error::other("disk full")).is_broken_pipe());
+        // The kind decides, not the text.
+        assert!(!Failure::from(io::Error::other("Broken pipe")).is_broken_pipe());
     }
 }

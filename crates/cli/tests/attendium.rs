@@ -7,59 +7,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::{AttendiumServer, attend, closed_port};
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use sandbox::attendium::{AttendiumConfig, DEFAULT_USER_ID};
 use serde_json::Value;
 
-/// Logs in with `--no-browser`, playing the browser: reads the URL from stderr, asks for
-/// it, and follows the redirect to the loopback listener.
+/// Logs in to `server` with `--no-browser`, playing the browser.
 fn login(server: &AttendiumServer, store: &std::path::Path) {
-    let mut child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
-        .args(["attendium", "login", "--no-browser", "--timeout", "60"])
-        .arg("--issuer")
-        .arg(server.server.issuer())
-        .arg("--store")
-        .arg(store)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let url = loop {
-        let mut line = String::new();
-        assert!(
-            stderr.read_line(&mut line).unwrap() > 0,
-            "no URL was printed"
-        );
-        if let Some(start) = line.find("http") {
-            let candidate = line[start..].trim();
-            if candidate.contains("/authorize") {
-                break candidate.to_owned();
-            }
-        }
-    };
-    let transport = common::transport();
-    server.rt.block_on(async {
-        let get = |u: &str| http::Request::get(u).body(Bytes::new()).unwrap();
-        let answer = transport.send(get(&url)).await.unwrap();
-        assert!(answer.status().is_redirection(), "{}", answer.status());
-        let location = answer.headers()["location"].to_str().unwrap().to_owned();
-        let callback = transport.send(get(&location)).await.unwrap();
-        assert!(callback.status().is_success(), "{}", callback.status());
-    });
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "login failed: {rest}");
-    assert!(rest.contains("Logged in"), "{rest}");
+    common::login(server.server.issuer(), store);
 }
 
 fn attendium(server: &AttendiumServer, store: &std::path::Path) -> assert_cmd::Command {
@@ -295,4 +254,17 @@ fn the_sandbox_never_touches_the_stored_session() {
         .assert()
         .success();
     assert_eq!(std::fs::read_dir(store.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_query_answer_to_a_closed_stdout_ends_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let query = dir.path().join("me.graphql");
+    std::fs::write(&query, "query { me { id } }").unwrap();
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("attend"));
+    cmd.args(["--sandbox", "attendium", "query"]).arg(&query);
+    let output = common::with_stdout_closed(cmd);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{:?}: {stderr}", output.status);
+    assert!(!stderr.contains("error"), "{stderr}");
 }

@@ -669,6 +669,32 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
 }
 
 #[test]
+fn one_event_as_json_to_a_closed_stdout_ends_quietly() {
+    let s = server();
+    let id = s
+        .communico()
+        .published_event_ids(date(FROM).unwrap(), date(FROM).unwrap())[0];
+    let c = s.communico();
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("attend"));
+    cmd.args(["communico", "event", &id.to_string(), "--format", "json"])
+        .env("COMMUNICO_BASE_URL", c.base_url())
+        .env("COMMUNICO_CLIENT_KEY", c.key())
+        .env("COMMUNICO_CLIENT_SECRET", c.secret());
+    let output = common::with_stdout_closed(cmd);
+    assert!(
+        output.status.success(),
+        "{:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
 fn one_event_as_a_table_is_a_member_per_line_and_as_ics_one_vevent() {
     let s = server();
     let id = s

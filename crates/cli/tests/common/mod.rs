@@ -161,3 +161,62 @@ pub fn ndjson(stdout: &[u8]) -> Vec<Value> {
 pub fn transport() -> Arc<dyn auth_core::HttpTransport> {
     Arc::new(http_reqwest::ReqwestTransport::new().unwrap())
 }
+
+/// Logs in to `issuer` with `--no-browser` and `--store`, playing the browser: reads the
+/// URL from stderr, asks for it, and follows the redirect to the loopback listener.
+pub fn login(issuer: &str, store: &std::path::Path) {
+    use std::io::{BufRead, BufReader, Read};
+    use std::process::Stdio;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("attend"))
+        .args(["attendium", "login", "--no-browser", "--timeout", "60"])
+        .arg("--issuer")
+        .arg(issuer)
+        .arg("--store")
+        .arg(store)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no URL was printed"
+        );
+        if let Some(start) = line.find("http") {
+            let candidate = line[start..].trim();
+            if candidate.contains("/authorize") {
+                break candidate.to_owned();
+            }
+        }
+    };
+    let transport = transport();
+    runtime().block_on(async {
+        let get = |u: &str| http::Request::get(u).body(bytes::Bytes::new()).unwrap();
+        let answer = transport.send(get(&url)).await.unwrap();
+        assert!(answer.status().is_redirection(), "{}", answer.status());
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        let callback = transport.send(get(&location)).await.unwrap();
+        assert!(callback.status().is_success(), "{}", callback.status());
+    });
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "login failed: {rest}");
+    assert!(rest.contains("Logged in"), "{rest}");
+}
+
+/// Runs `cmd` with its stdout closed before it writes anything (as `| head -0` would).
+pub fn with_stdout_closed(mut cmd: std::process::Command) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
