@@ -65,7 +65,10 @@ pub(crate) async fn start(services: Services) -> Result<Sandbox, Failure> {
         );
         match services.port {
             Some(_) => failure.next("choose another --port, or leave it out for any free port"),
-            None => failure,
+            None => failure.next(
+                "check that the loopback interface (127.0.0.1) is up and not blocked, \
+                 or run again with -v for details",
+            ),
         }
     })
 }

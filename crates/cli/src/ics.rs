@@ -307,7 +307,10 @@ mod tests {
             let mut w = IcsWriter::begin(Vec::new(), "example.org", now, "Events").unwrap();
             w.event(&event).unwrap();
             let text = String::from_utf8(w.finish().unwrap()).unwrap();
-            assert!(text.contains(&format!("{want}\r\n")), "{modified:?}: {text}");
+            assert!(
+                text.contains(&format!("{want}\r\n")),
+                "{modified:?}: {text}"
+            );
         }
     }
 
