@@ -10,6 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use common::attend;
+use sandbox::attendium::DEFAULT_USER_ID;
 
 /// Kills the server when the test ends, however it ends.
 struct Server(Child);
@@ -55,6 +56,7 @@ fn serve_prints_urls_and_credentials_that_work() {
         "COMMUNICO_CLIENT_KEY",
         "COMMUNICO_CLIENT_SECRET",
         "ATTENDIUM_ISSUER",
+        "ATTENDIUM_API_URL",
     ] {
         assert!(settings.contains_key(name), "{name} not printed");
     }
@@ -80,13 +82,16 @@ fn serve_prints_urls_and_credentials_that_work() {
     let events = common::ndjson(&out.get_output().stdout);
     assert!(events.len() > 30);
 
+    // A login at the printed issuer, then a GraphQL call at the printed API URL.
     let store = tempfile::tempdir().unwrap();
+    common::login(&settings["ATTENDIUM_ISSUER"], store.path());
     attend()
         .envs(&settings)
         .env("ATTEND_STORE", store.path())
         .args(["attendium", "whoami"])
         .assert()
-        .code(3);
+        .success()
+        .stdout(predicates::str::contains(DEFAULT_USER_ID));
     drop(server);
 }
 
@@ -108,8 +113,10 @@ fn ctrl_c_stops_the_server_cleanly() {
         .take_while(|l| !l.contains("ATTENDIUM_API_URL"))
         .collect();
     assert!(banner.iter().any(|l| l.contains("COMMUNICO_BASE_URL=")));
-    let status = Command::new("kill")
-        .args(["-INT", &server.0.id().to_string()])
+    // The shell's builtin `kill`: no `kill` executable needed.
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!("kill -INT {}", server.0.id()))
         .status()
         .unwrap();
     assert!(status.success());
