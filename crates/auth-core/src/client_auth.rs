@@ -194,14 +194,47 @@ pub fn parse_endpoint(url: &str) -> Result<Url, Error> {
     Url::parse(url).map_err(|e| {
         Error::invalid_config(format!(
             "`{}` is not a valid URL: {e}",
-            crate::response::snippet(url.as_bytes())
+            crate::response::snippet(without_userinfo(url).as_bytes())
         ))
     })
+}
+
+/// `url` with everything between the scheme and the last `@` left out: an unparsable
+/// URL may still hold `user:password@`, and no parser says where it ends.
+fn without_userinfo(url: &str) -> String {
+    match url.rsplit_once('@') {
+        Some((before, after)) => match before.split_once("://") {
+            Some((scheme, _)) => format!("{scheme}://…@{after}"),
+            None => format!("…@{after}"),
+        },
+        None => url.to_owned(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_invalid_endpoint_error_shows_no_userinfo() {
+        for url in [
+            "https://user:SECRET1@[not-an-address/token",
+            "https://SECRET1@exa mple.com/token",
+            "//user:SECRET1@host/token",
+        ] {
+            let err = parse_endpoint(url).unwrap_err();
+            let text = format!("{err} {err:?}");
+            assert!(matches!(err, Error::InvalidConfig { .. }), "{text}");
+            assert!(!text.contains("SECRET1"), "{text}");
+        }
+        let err = parse_endpoint("https://u:p@exa mple.com/token").unwrap_err();
+        assert!(
+            err.to_string().contains("`https://…@exa mple.com/token`"),
+            "{err}"
+        );
+        let err = parse_endpoint("not a url").unwrap_err();
+        assert!(err.to_string().contains("`not a url`"), "{err}");
+    }
 
     fn decode(value: &HeaderValue) -> String {
         let b64 = value.to_str().unwrap().strip_prefix("Basic ").unwrap();
