@@ -218,7 +218,8 @@ fn unescape(text: &str) -> String {
 #[test]
 fn events_table_has_a_header_and_a_row_per_event() {
     let s = server();
-    let out = stdout_of(s.attend().args([
+    // Colors allowed (no NO_COLOR), yet stdout is a pipe: none may be used.
+    let out = stdout_of(s.attend().env_remove("NO_COLOR").args([
         "communico",
         "events",
         "--from",
