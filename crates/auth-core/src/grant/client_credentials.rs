@@ -37,13 +37,27 @@ use crate::token::{Token, TokenParseOptions, parse_token_response};
 use crate::transport::{HttpRequest, HttpResponse, HttpTransport, Idempotency};
 
 /// The client credentials token request and its parsing.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientCredentialsGrant {
     token_endpoint: Url,
     client: ClientAuth,
     scope: Option<String>,
     extra: Vec<(String, String)>,
     options: TokenParseOptions,
+}
+
+impl fmt::Debug for ClientCredentialsGrant {
+    // Extra parameters are where a `client_assertion` or an API key goes: names only.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let extra: Vec<&str> = self.extra.iter().map(|(name, _)| name.as_str()).collect();
+        f.debug_struct("ClientCredentialsGrant")
+            .field("token_endpoint", &self.token_endpoint.as_str())
+            .field("client", &self.client)
+            .field("scope", &self.scope)
+            .field("extra", &extra)
+            .field("options", &self.options)
+            .finish()
+    }
 }
 
 impl ClientCredentialsGrant {
@@ -364,5 +378,19 @@ mod tests {
         assert!(!debug.contains("SECRET"), "{debug}");
         let req = communico().request().unwrap();
         assert!(!format!("{req:?}").contains(&STANDARD.encode("KEY:SECRET:with/odd+chars")));
+    }
+
+    #[test]
+    fn debug_shows_extra_parameter_names_not_values() {
+        let grant = communico()
+            .param("client_assertion", "SECRET_ASSERTION")
+            .param("api_key", "SECRET_KEY");
+        let debug = format!(
+            "{grant:?} {:?}",
+            ClientCredentialsSource::new(grant.clone(), ())
+        );
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("client_assertion"), "{debug}");
+        assert!(debug.contains("api_key"), "{debug}");
     }
 }
