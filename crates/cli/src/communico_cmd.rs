@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::cli::{CommunicoArgs, CommunicoCommand, EventsArgs, Format, ReservationsArgs};
 use crate::embedded;
 use crate::exit::Failure;
-use crate::output::{EventWriter, Terminal, write_records, write_vertical};
+use crate::output::{EventWriter, Terminal, ics_is_for_events, write_records, write_vertical};
 
 /// Where the client points and with which credentials.
 struct Target {
@@ -29,6 +29,19 @@ pub(crate) async fn run(
     transport: Arc<dyn HttpTransport>,
     use_sandbox: bool,
 ) -> Result<(), Failure> {
+    // Before any connection: a list cannot be a calendar.
+    let list_format = match &args.command {
+        CommunicoCommand::Registrants(r) => r.output.format,
+        CommunicoCommand::Types(l)
+        | CommunicoCommand::Ages(l)
+        | CommunicoCommand::Locations(l)
+        | CommunicoCommand::Rooms(l) => l.output.format,
+        CommunicoCommand::Reservations(r) => r.output.format,
+        _ => None,
+    };
+    if list_format == Some(Format::Ics) {
+        return Err(ics_is_for_events());
+    }
     // The embedded sandbox lives as long as the command.
     let sandbox = if use_sandbox {
         let first_day = match &args.command {

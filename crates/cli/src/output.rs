@@ -353,13 +353,15 @@ pub(crate) fn write_records<W: Write>(
             w.flush()?;
         }
         Format::Table => write_table(&mut out, term, records)?,
-        Format::Ics => {
-            return Err(Failure::usage("--format ics is for events only")
-                .next("use table, json, ndjson or csv here"));
-        }
+        Format::Ics => return Err(ics_is_for_events()),
     }
     out.flush()?;
     Ok(())
+}
+
+/// `--format ics` asked of a list that is not events.
+pub(crate) fn ics_is_for_events() -> Failure {
+    Failure::usage("--format ics is for events only").next("use table, json, ndjson or csv here")
 }
 
 /// One member of a record as a cell; a bare string record (an age group) is its `name`.

@@ -477,6 +477,20 @@ fn ics_is_refused_for_lists() {
         .assert()
         .code(2)
         .stderr(contains("events only"));
+    // Refused before connecting: a dead server makes no difference.
+    for list in ["types", "ages", "locations", "rooms", "reservations"] {
+        attend()
+            .env("COMMUNICO_CLIENT_KEY", "k")
+            .env("COMMUNICO_CLIENT_SECRET", "s")
+            .env(
+                "COMMUNICO_BASE_URL",
+                format!("http://127.0.0.1:{}", closed_port()),
+            )
+            .args(["communico", list, "--format", "ics"])
+            .assert()
+            .code(2)
+            .stderr(contains("events only"));
+    }
 }
 
 #[test]
