@@ -5,11 +5,23 @@
 //! number of entries actually received, never plus the limit asked for. Paging stops at
 //! an empty page, when the offset reaches the latest `total` (which may change between
 //! pages), or, when the server gives no `total`, at a page shorter than the limit asked
-//! for. With a `total`, a short page is not the end: it may just be the cap.
+//! for. With a `total`, a short page is not the end: it may just be the cap. The offset
+//! saturates: paging stops once it reaches `u64::MAX`.
+//!
+//! A server that ignores `start` is caught when it echoes a different `start`. One that
+//! ignores `start`, echoes nothing and sends no `total` would hand out the same full page
+//! forever, so without a `total` paging stops with [`Error::InvalidResponse`] at the
+//! [`MAX_PAGES_WITHOUT_TOTAL`]th page that would not end it; that page is not recorded, so
+//! the next offset still points at it.
 
 use http::StatusCode;
 
 use crate::Error;
+
+/// The most pages fetched while the server reports no `total`: 10,000 (two million
+/// entries at [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE)). Every real answer seen carries a
+/// `total` (reference §1c), so reaching this means the server is ignoring `start`.
+pub(crate) const MAX_PAGES_WITHOUT_TOTAL: u64 = 10_000;
 
 /// Where paging is, and whether it is over.
 #[derive(Debug, Clone)]
@@ -18,6 +30,7 @@ pub(crate) struct Pager {
     received: u64,
     limit: u32,
     total: Option<u64>,
+    pages: u64,
     done: bool,
 }
 
@@ -28,6 +41,7 @@ impl Pager {
             received: 0,
             limit,
             total: None,
+            pages: 0,
             done: false,
         }
     }
@@ -57,17 +71,33 @@ impl Pager {
                 });
             }
         }
-        if total.is_some() {
-            self.total = total;
-        }
+        let total = total.or(self.total);
         let count = count as u64;
-        self.next += count;
-        self.received += count;
-        self.done = count == 0
-            || match self.total {
-                Some(total) => self.next >= total,
+        // A caller may start at any offset: saturate rather than overflow, and stop there.
+        let next = self.next.saturating_add(count);
+        let done = count == 0
+            || next == u64::MAX
+            || match total {
+                Some(total) => next >= total,
                 None => count < u64::from(self.limit),
             };
+        let pages = self.pages.saturating_add(1);
+        if !done && total.is_none() && pages >= MAX_PAGES_WITHOUT_TOTAL {
+            self.done = true;
+            return Err(Error::InvalidResponse {
+                status: StatusCode::OK,
+                reason: format!(
+                    "{pages} full pages without a `total` or an echoed `start`: \
+                     the server seems to ignore `start`; stopped at offset {}",
+                    self.next
+                ),
+            });
+        }
+        self.total = total;
+        self.next = next;
+        self.received = self.received.saturating_add(count);
+        self.pages = pages;
+        self.done = done;
         Ok(())
     }
 
@@ -159,6 +189,54 @@ mod tests {
             ),
             [0, 200, 400]
         );
+    }
+
+    #[test]
+    fn a_huge_start_saturates_and_stops_at_u64_max() {
+        let mut pager = Pager::new(u64::MAX - 5, 200);
+        pager.record(None, 200, None).unwrap();
+        assert_eq!(pager.next_offset(), u64::MAX);
+        assert_eq!(pager.received(), 200);
+        assert_eq!(pager.next_start(), None);
+        // A total beyond reach does not keep it going either.
+        let mut pager = Pager::new(u64::MAX - 1, 10);
+        pager
+            .record(Some(u64::MAX - 1), 10, Some(u64::MAX))
+            .unwrap();
+        assert_eq!(pager.next_start(), None);
+    }
+
+    #[test]
+    fn full_pages_without_a_total_stop_at_the_page_bound() {
+        let mut pager = Pager::new(0, 10);
+        for _ in 1..MAX_PAGES_WITHOUT_TOTAL {
+            pager.record(None, 10, None).unwrap();
+        }
+        let before = pager.next_offset();
+        let err = pager.record(None, 10, None).unwrap_err();
+        assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
+        assert_eq!(pager.next_start(), None);
+        // The refused page is not counted: resuming asks for it again.
+        assert_eq!(pager.next_offset(), before);
+        assert_eq!(pager.received(), before);
+    }
+
+    #[test]
+    fn the_page_bound_does_not_apply_with_a_total_or_at_the_end() {
+        let mut pager = Pager::new(0, 10);
+        for _ in 1..MAX_PAGES_WITHOUT_TOTAL {
+            pager.record(None, 10, None).unwrap();
+        }
+        // A short page at the bound is the end, not an error.
+        pager.record(None, 3, None).unwrap();
+        assert_eq!(pager.next_start(), None);
+        let mut pager = Pager::new(0, 1);
+        let total = MAX_PAGES_WITHOUT_TOTAL + 5;
+        for _ in 0..total {
+            pager.record(None, 1, Some(total)).unwrap();
+        }
+        assert_eq!(pager.next_start(), None);
+        assert_eq!(pager.received(), total);
     }
 
     #[test]

@@ -25,6 +25,9 @@ type PageFuture = Pin<Box<dyn Future<Output = Result<Page<Event>, Error>> + Send
 /// - Paging stops at an empty page, when the offset reaches `total` (re-read on every
 ///   page, so a total that changes while paging is followed), or at a short page when
 ///   the server sends no `total`.
+/// - A server that ignores `start` ends the stream with [`Error::InvalidResponse`]: at
+///   once if it echoes another `start`; if it echoes nothing and sends no `total`, at
+///   the 10,000th full page.
 /// - At most one page is held: the next is fetched only when the current one has been
 ///   handed out.
 /// - A token that expires or is revoked mid-stream is replaced (one token request) and
@@ -281,6 +284,53 @@ mod tests {
         assert!(ids.is_empty());
         assert_eq!(starts, [0]);
         assert_eq!(total, Some(0));
+    }
+
+    #[tokio::test]
+    async fn a_server_ignoring_start_without_echo_or_total_ends_in_an_error() {
+        // Always the same full page: no `start` echoed, no `total`.
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = requests.clone();
+        let transport = from_fn(move |request: HttpRequest| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            let limit: u64 = request
+                .uri()
+                .query()
+                .unwrap_or("")
+                .split('&')
+                .find_map(|p| p.strip_prefix("limit="))
+                .and_then(|s| s.parse().ok())
+                .unwrap();
+            async move {
+                let entries: Vec<_> = (0..limit).map(|id| json!({"eventId": id})).collect();
+                let body = json!({"status": "success", "data": {"entries": entries}});
+                Ok(http::Response::new(Bytes::from(
+                    serde_json::to_vec(&body).unwrap(),
+                )))
+            }
+        });
+        let client = Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .transport(transport)
+            .token_provider(Arc::new(StaticToken))
+            .no_retry()
+            .build()
+            .unwrap();
+        let mut stream = client.events(EventQuery::new().limit(1)).unwrap();
+        let mut received = 0u64;
+        let error = loop {
+            match stream.next().await {
+                Some(Ok(_)) => received += 1,
+                Some(Err(error)) => break error,
+                None => panic!("the stream ended without an error after {received} events"),
+            }
+        };
+        assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+        assert!(stream.next().await.is_none());
+        let bound = crate::paging::MAX_PAGES_WITHOUT_TOTAL;
+        assert_eq!(requests.load(Ordering::SeqCst) as u64, bound);
+        assert_eq!(received, bound - 1);
+        assert_eq!(stream.next_offset(), bound - 1);
     }
 
     #[tokio::test]
