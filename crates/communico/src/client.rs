@@ -9,7 +9,9 @@ use auth_core::grant::client_credentials::{ClientCredentialsGrant, ClientCredent
 use auth_core::retry::{Retry, RetryPolicy};
 use auth_core::token::{TokenType, authorization_header};
 use auth_core::token_cache::CachingProvider;
-use auth_core::transport::{HttpRequest, HttpTransport, RequestOptions};
+use auth_core::transport::{
+    HttpRequest, HttpResponse, HttpTransport, RequestOptions, TransportError,
+};
 use auth_core::{BasicEncoding, ClientAuth, ClientSecret, TokenProvider};
 use bytes::Bytes;
 use http::StatusCode;
@@ -199,7 +201,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How long one request may take (default [`DEFAULT_TIMEOUT`]).
+    /// How long one request may take, the `/v3/token` request included (default
+    /// [`DEFAULT_TIMEOUT`]). A provider given with
+    /// [`token_provider`](ClientBuilder::token_provider) keeps its own timeouts.
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
@@ -250,9 +254,15 @@ impl ClientBuilder {
                 let endpoint = Url::parse(&format!("{base}{TOKEN_PATH}"))
                     .map_err(|e| Error::invalid_config(format!("bad token URL: {e}")))?;
                 let client = ClientAuth::basic(key, secret, BasicEncoding::Raw);
+                // The grant builds its request without a timeout, which would leave the
+                // transport's default in force: give it the client's.
+                let token_transport = WithTimeout {
+                    inner: transport.clone(),
+                    timeout: self.timeout,
+                };
                 let source = ClientCredentialsSource::new(
                     ClientCredentialsGrant::new(endpoint, client),
-                    transport.clone(),
+                    token_transport,
                 )
                 .with_clock(clock.clone());
                 let mut cache = CachingProvider::builder(source).clock(clock);
@@ -270,6 +280,23 @@ impl ClientBuilder {
                 timeout: self.timeout,
             }),
         })
+    }
+}
+
+/// Sends through `inner`, giving `timeout` to every request that has none of its own.
+struct WithTimeout {
+    inner: Arc<dyn HttpTransport>,
+    timeout: Duration,
+}
+
+#[async_trait::async_trait]
+impl HttpTransport for WithTimeout {
+    async fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let options = RequestOptions::of(&request);
+        if options.timeout.is_none() {
+            options.with_timeout(self.timeout).apply(&mut request);
+        }
+        self.inner.send(request).await
     }
 }
 
@@ -404,44 +431,40 @@ impl Client {
             .await
     }
 
-    /// The registrants of an event, every page.
+    /// The registrants of an event, every page. The API returns 10 a page unless asked
+    /// for more (reference §1a, §4.7), so this pages like the other lists.
     pub async fn registrants(&self, event_id: u64) -> Result<Vec<Registrant>, Error> {
         let path = format!("{EVENTS_PATH}/{event_id}/registrants");
-        self.collect_pages(&path, |_, _| String::new(), false).await
+        self.collect_pages(&path, page_query).await
     }
 
-    /// The event types (`/v3/attend/types`).
+    /// The event types (`/v3/attend/types`), every page. No client is known to page this
+    /// list; `start` and `limit` are sent anyway, since the API ignores parameters it
+    /// does not take (reference §1a), and without them a list may stop at the default
+    /// page of 10 (§4.7).
     pub async fn event_types(&self) -> Result<Vec<EventType>, Error> {
-        let page: Page<EventType> = self.get("/v3/attend/types", "").await?;
-        Ok(page.entries)
+        self.collect_pages("/v3/attend/types", page_query).await
     }
 
-    /// The age groups (`/v3/attend/ages`).
+    /// The age groups (`/v3/attend/ages`), every page (paged as
+    /// [`event_types`](Client::event_types) is).
     pub async fn age_groups(&self) -> Result<Vec<AgeGroup>, Error> {
-        let page: Page<AgeGroup> = self.get("/v3/attend/ages", "").await?;
-        Ok(page.entries)
+        self.collect_pages("/v3/attend/ages", page_query).await
     }
 
     /// Every location (`/v3/client/locations`), with `id` and `name` asked for.
     pub async fn locations(&self) -> Result<Vec<Location>, Error> {
-        self.collect_pages(
-            "/v3/client/locations",
-            |start, limit| {
-                let mut q = QueryString::default();
-                q.pair("start", &start.to_string())
-                    .pair("limit", &limit.to_string())
-                    .list("fields", ["id", "name"]);
-                q.finish()
-            },
-            true,
-        )
+        self.collect_pages("/v3/client/locations", |start, limit| {
+            let mut q = page_params(start, limit);
+            q.list("fields", ["id", "name"]);
+            q.finish()
+        })
         .await
     }
 
     /// Every room (`/v3/reserve/rooms`), paged.
     pub async fn rooms(&self) -> Result<Vec<Room>, Error> {
-        self.collect_pages("/v3/reserve/rooms", page_query, true)
-            .await
+        self.collect_pages("/v3/reserve/rooms", page_query).await
     }
 
     /// Reservations matching `query`: one series of requests per status (the API fails
@@ -452,16 +475,9 @@ impl Client {
         let mut all = Vec::new();
         for status in query.statuses_to_query() {
             let mut part = self
-                .collect_pages(
-                    "/v3/reserve/reservations",
-                    // ok: the query was validated above, the only way this can fail.
-                    |start, limit| {
-                        query
-                            .to_query_string(status, start, limit)
-                            .unwrap_or_default()
-                    },
-                    true,
-                )
+                .collect_pages("/v3/reserve/reservations", |start, limit| {
+                    query.build_query_string(status, start, limit)
+                })
                 .await?;
             all.append(&mut part);
         }
@@ -483,8 +499,9 @@ impl Client {
         .await
     }
 
-    /// Fetches every page of a list endpoint. With `paged` false, one request.
-    async fn collect_pages<T, F>(&self, path: &str, query: F, paged: bool) -> Result<Vec<T>, Error>
+    /// Fetches every page of a list endpoint, `query` giving the query string of the page
+    /// at an offset and size.
+    async fn collect_pages<T, F>(&self, path: &str, query: F) -> Result<Vec<T>, Error>
     where
         T: DeserializeOwned,
         F: Fn(u64, u32) -> String,
@@ -495,19 +512,21 @@ impl Client {
             let page: Page<T> = self.get(path, &query(start, MAX_PAGE_SIZE)).await?;
             pager.record(page.start, page.entries.len(), page.total)?;
             all.extend(page.entries);
-            if !paged {
-                break;
-            }
         }
         Ok(all)
     }
 }
 
-fn page_query(start: u64, limit: u32) -> String {
+/// `start` and `limit`, for a list endpoint to add its own parameters to.
+fn page_params(start: u64, limit: u32) -> QueryString {
     let mut q = QueryString::default();
     q.pair("start", &start.to_string())
         .pair("limit", &limit.to_string());
-    q.finish()
+    q
+}
+
+fn page_query(start: u64, limit: u32) -> String {
+    page_params(start, limit).finish()
 }
 
 #[cfg(test)]
@@ -580,5 +599,95 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, Error::InvalidConfig { .. }));
+    }
+
+    /// Method, path and query, and timeout of each request sent.
+    type Log = Arc<std::sync::Mutex<Vec<(String, String, Option<Duration>)>>>;
+
+    /// A fake API: `/v3/token` issues a token, every other path answers an empty page.
+    /// Records the method, the path and query, and the timeout of every request.
+    fn recording_client(log: Log) -> ClientBuilder {
+        let transport = auth_core::transport::from_fn(move |request: HttpRequest| {
+            let log = log.clone();
+            async move {
+                log.lock().unwrap().push((
+                    request.method().to_string(),
+                    request
+                        .uri()
+                        .path_and_query()
+                        .map(|p| p.to_string())
+                        .unwrap_or_default(),
+                    RequestOptions::of(&request).timeout,
+                ));
+                let body: &'static [u8] = if request.uri().path() == TOKEN_PATH {
+                    br#"{"access_token":"at","token_type":"Bearer","expires_in":3600}"#
+                } else {
+                    br#"{"status":"success","code":200,"data":{"total":0,"start":0,"entries":[]}}"#
+                };
+                Ok(http::Response::new(Bytes::from_static(body)))
+            }
+        });
+        Client::builder()
+            .base_url("http://127.0.0.1:9")
+            .credentials("key", ClientSecret::new("secret"))
+            .transport(transport)
+            .no_retry()
+    }
+
+    #[tokio::test]
+    async fn the_timeout_applies_to_the_token_request_too() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let client = recording_client(log.clone())
+            .timeout(Duration::from_secs(7))
+            .build()
+            .unwrap();
+        client.rooms().await.unwrap();
+        let log = log.lock().unwrap().clone();
+        assert_eq!(log.len(), 2, "{log:?}");
+        assert_eq!(log[0].0, "POST");
+        assert_eq!(log[0].1, TOKEN_PATH);
+        for (_, _, timeout) in &log {
+            assert_eq!(*timeout, Some(Duration::from_secs(7)), "{log:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_list_endpoint_asks_for_pages() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let client = recording_client(log.clone()).build().unwrap();
+        client.registrants(100_000).await.unwrap();
+        client.event_types().await.unwrap();
+        client.age_groups().await.unwrap();
+        client.locations().await.unwrap();
+        client.rooms().await.unwrap();
+        let asked: Vec<String> = log
+            .lock()
+            .unwrap()
+            .iter()
+            .skip(1)
+            .map(|(_, uri, _)| uri.clone())
+            .collect();
+        assert_eq!(
+            asked,
+            [
+                "/v3/attend/events/100000/registrants?start=0&limit=200",
+                "/v3/attend/types?start=0&limit=200",
+                "/v3/attend/ages?start=0&limit=200",
+                "/v3/client/locations?start=0&limit=200&fields=id,name",
+                "/v3/reserve/rooms?start=0&limit=200",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_invalid_reservation_query_sends_nothing() {
+        let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let client = recording_client(log.clone()).build().unwrap();
+        let query = ReservationQuery::new()
+            .start_date(crate::date("2024-05-10").unwrap())
+            .end_date(crate::date("2024-05-09").unwrap());
+        let err = client.reservations(&query).await.unwrap_err();
+        assert!(matches!(err, Error::InvalidQuery { .. }), "{err:?}");
+        assert!(log.lock().unwrap().is_empty());
     }
 }

@@ -34,6 +34,18 @@ pub fn date(text: &str) -> Result<Date, Error> {
     })
 }
 
+/// Refuses a date window that ends before it starts (either end may be open).
+fn check_window(start: Option<Date>, end: Option<Date>) -> Result<(), Error> {
+    match (start, end) {
+        (Some(start), Some(end)) if end < start => Err(Error::invalid_query(format!(
+            "the end date {} is before the start date {}",
+            IsoDate(end),
+            IsoDate(start)
+        ))),
+        _ => Ok(()),
+    }
+}
+
 /// Appends `value` percent-encoded: everything but RFC 3986 unreserved characters.
 pub(crate) fn encode_into(out: &mut String, value: &str) {
     for b in value.bytes() {
@@ -451,15 +463,7 @@ impl EventQuery {
     /// Checks the query without sending it: the window must not end before it starts,
     /// and the page size must not be zero.
     pub fn validate(&self) -> Result<(), Error> {
-        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
-            && end < start
-        {
-            return Err(Error::invalid_query(format!(
-                "the end date {} is before the start date {}",
-                IsoDate(end),
-                IsoDate(start)
-            )));
-        }
+        check_window(self.start_date, self.end_date)?;
         if self.limit == 0 {
             return Err(Error::invalid_query("the page size must be at least 1"));
         }
@@ -593,16 +597,7 @@ impl ReservationQuery {
 
     /// Checks the dates.
     pub fn validate(&self) -> Result<(), Error> {
-        if let (Some(start), Some(end)) = (self.start_date, self.end_date)
-            && end < start
-        {
-            return Err(Error::invalid_query(format!(
-                "the end date {} is before the start date {}",
-                IsoDate(end),
-                IsoDate(start)
-            )));
-        }
-        Ok(())
+        check_window(self.start_date, self.end_date)
     }
 
     /// The query string for one status and one page.
@@ -613,6 +608,17 @@ impl ReservationQuery {
         limit: u32,
     ) -> Result<String, Error> {
         self.validate()?;
+        Ok(self.build_query_string(status, start, limit))
+    }
+
+    /// The query string for one status and one page, for a query already validated:
+    /// building it cannot fail, so a client paging through many pages checks once.
+    pub(crate) fn build_query_string(
+        &self,
+        status: Option<&ReservationStatus>,
+        start: u64,
+        limit: u32,
+    ) -> String {
         let mut q = QueryString::default();
         q.opt("startDate", self.start_date.map(IsoDate))
             .opt("endDate", self.end_date.map(IsoDate))
@@ -625,7 +631,7 @@ impl ReservationQuery {
         if let Some((by, order)) = &self.sort {
             q.pair("sortBy", by).pair("sortOrder", order.as_str());
         }
-        Ok(q.finish())
+        q.finish()
     }
 }
 
@@ -735,6 +741,11 @@ mod tests {
             "start=0&limit=200&status=pending&locationId=416&fields=roomName,contactName"
         );
         assert_eq!(ReservationQuery::new().statuses_to_query(), vec![None]);
+        // What the client sends page by page, once the query is validated.
+        assert_eq!(
+            q.build_query_string(statuses[0], 400, 200),
+            q.to_query_string(statuses[0], 400, 200).unwrap()
+        );
     }
 
     mod properties {

@@ -183,12 +183,23 @@ async fn registrants_of_an_event() {
         .try_collect()
         .await
         .unwrap();
+    // More registrants than the API's default page of 10: every one must arrive.
     let event = full
         .iter()
-        .find(|e| e.registration_state() == RegistrationState::Full)
+        .find(|e| {
+            e.registration_state() == RegistrationState::Full
+                && e.total_registrants.is_some_and(|n| n > 10)
+        })
         .unwrap();
     let registrants = client.registrants(event.event_id.unwrap()).await.unwrap();
     assert_eq!(registrants.len() as u64, event.total_registrants.unwrap());
+    // No page repeated: the cards given are all different.
+    let cards: Vec<_> = registrants
+        .iter()
+        .filter_map(|r| r.library_card.as_deref().filter(|c| !c.is_empty()))
+        .collect();
+    let distinct: std::collections::HashSet<_> = cards.iter().collect();
+    assert_eq!(distinct.len(), cards.len(), "{cards:?}");
     assert!(
         registrants
             .iter()

@@ -7,8 +7,9 @@
 //! - Data answers are `201 Created` by default (configurable), in the
 //!   `{"status":"success","code":200,"data":…}` envelope; an unknown or expired token gets
 //!   `401`.
-//! - `limit` defaults to 10 and is capped silently (250 by default) while the requested
-//!   value is echoed; `start` is an offset; `total` counts every match.
+//! - On every list endpoint `limit` defaults to 10 (also when the query is empty) and is
+//!   capped silently (250 by default) while the requested value is echoed; `start` is an
+//!   offset; `total` counts every match.
 //! - Optional event members appear only when named in `fields`.
 //! - Event filters: `startDate`/`endDate` (checked: `2016-11-31` is a `400`), `status`,
 //!   `privateEvents`, `types` and `ages` by name, one or many `locationId`, `term`,
@@ -444,10 +445,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         }
         ["v3", "attend", "types"] => paged(
             &shared,
-            &[],
+            &q,
             TYPES.iter().map(|t| json!({"name": t})).collect(),
         ),
-        ["v3", "attend", "ages"] => paged(&shared, &[], AGES.iter().map(|a| json!(a)).collect()),
+        ["v3", "attend", "ages"] => paged(&shared, &q, AGES.iter().map(|a| json!(a)).collect()),
         ["v3", "client", "locations"] => paged(
             &shared,
             &q,
@@ -621,13 +622,11 @@ fn window(shared: &Shared, q: &[(String, String)]) -> (usize, u64, usize) {
     (start, asked, effective)
 }
 
+/// One page of a list endpoint: like every list, 10 entries unless `limit` says
+/// otherwise, even with no query at all (reference §1a, §4.7).
 fn paged(shared: &Shared, q: &[(String, String)], entries: Vec<Value>) -> Response {
     let total = entries.len();
-    let (start, asked, effective) = if q.is_empty() {
-        (0, total as u64, total)
-    } else {
-        window(shared, q)
-    };
+    let (start, asked, effective) = window(shared, q);
     let page: Vec<Value> = entries.into_iter().skip(start).take(effective).collect();
     success(
         shared,
@@ -837,6 +836,37 @@ mod tests {
         for bad in ["2016-11-31", "2023-06-5", "2023-13-01", "+024-01-01", ""] {
             assert!(parse_date(bad).is_none(), "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn list_pages_hold_ten_entries_when_limit_is_omitted() {
+        let (sandbox, _) = CommunicoSandbox::new(CommunicoConfig::default().events(0), "");
+        let entries: Vec<Value> = (0..25).map(|i| json!(i)).collect();
+        for (query, len, limit) in [
+            ("", 10, 10),
+            ("start=20", 5, 10),
+            ("start=0&limit=200", 25, 200),
+            ("limit=300", 25, 300),
+        ] {
+            let response = paged(&sandbox.shared, &pairs(Some(query)), entries.clone());
+            let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            let page: Value = serde_json::from_slice(&body).unwrap();
+            let data = &page["data"];
+            assert_eq!(data["entries"].as_array().unwrap().len(), len, "{query:?}");
+            assert_eq!(data["limit"], limit, "{query:?}");
+            assert_eq!(data["total"], 25, "{query:?}");
+        }
+    }
+
+    #[test]
+    fn the_default_data_has_events_with_more_than_a_default_page_of_registrants() {
+        let c = CommunicoConfig::default();
+        let data = DataSet::generate(c.events, c.first_day, c.events_per_day, c.seed);
+        let over = |n: u32| data.events.iter().any(|e| e.registrants > n);
+        assert!(over(c.default_limit));
+        assert!(!over(c.limit_cap));
     }
 
     #[test]
