@@ -13,7 +13,9 @@ api_object! {
     /// the library's naive local wall time, kept as [`jiff::civil::DateTime`] and never
     /// shifted to UTC. HTML members (`description`, `externalVenueDescription`) are kept
     /// exactly as sent. Members this crate does not model, and values of an unexpected
-    /// type, are kept in `extra`, so serializing an event gives back what the server sent.
+    /// type, are kept in `extra`, so serializing an event keeps every member and value;
+    /// a value read leniently is written in its expected JSON type (`"eventId": "8890"`
+    /// comes back as `"eventId": 8890`).
     ///
     /// ```
     /// let event: communico::Event = serde_json::from_str(r#"{
@@ -249,6 +251,17 @@ mod tests {
 
     fn event(value: serde_json::Value) -> Event {
         serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn leniently_read_values_are_written_back_in_their_expected_type() {
+        let e = event(json!({"eventId": "8890", "registration": "true", "title": 7}));
+        assert_eq!(e.event_id, Some(8890));
+        assert_eq!(
+            serde_json::to_value(&e).unwrap(),
+            // The number title has no string reading: kept as sent.
+            json!({"eventId": 8890, "registration": true, "title": 7})
+        );
     }
 
     #[test]

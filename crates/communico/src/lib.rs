@@ -15,7 +15,8 @@
 //! - Models ([`Event`], [`Reservation`], …) use the API's member names, keep the naive
 //!   local date-times as [`jiff::civil::DateTime`], keep `null` apart from `""` and from
 //!   absent, keep HTML as sent, and keep every member they do not model in `extra`, so a
-//!   round trip loses nothing.
+//!   round trip keeps every member and value; only the JSON types of leniently read
+//!   values are normalised (`"8890"` is written back as `8890`, `"true"` as `true`).
 //!
 //! The API's quirks this crate handles are described where they are handled, citing the
 //! fact sheet the crate follows (sections such as "reference §4.9").

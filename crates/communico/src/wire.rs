@@ -4,8 +4,11 @@
 //! or numeric strings, booleans as `true` or `"true"`, and a member may be `null`, `""`
 //! or absent. Every modelled member is therefore read leniently into [`Lenient`]: a value
 //! of the expected type, an explicit `null`, or, when the type is unexpected, the raw
-//! JSON value, which the model keeps in its `extra` map so that nothing is lost and a
-//! round trip gives the same document back.
+//! JSON value, which the model keeps in its `extra` map so that nothing is lost.
+//!
+//! Serializing gives back every member and every value, but not always the same JSON:
+//! a leniently read value is written in its expected type (`"8890"` becomes `8890`,
+//! `"true"` becomes `true`).
 //!
 //! Models are declared with `api_object!`, which writes a hand-rolled `Deserialize` (one
 //! pass over the object, borrowed keys, no intermediate buffering as `#[serde(flatten)]`
