@@ -31,8 +31,9 @@ type Connector = ConnectTimeout<HttpsConnector<ProxyConnector>>;
 /// An [`HttpTransport`] on hyper 1 and hyper-util's pooled client, with rustls.
 ///
 /// Cloning is cheap and clones share the connection pool. Requests must be sent from
-/// within a Tokio runtime (with its time and I/O drivers enabled); outside one, `send`
-/// returns an error of kind [`TransportErrorKind::Other`] instead of panicking.
+/// within a Tokio runtime with its time and I/O drivers enabled. Outside any runtime,
+/// `send` returns an error of kind [`TransportErrorKind::Other`] instead of panicking;
+/// in a runtime without those drivers, Tokio panics (see the crate documentation).
 ///
 /// ```
 /// use std::time::Duration;
@@ -166,13 +167,16 @@ async fn collect(
     // a 204 or a 304 has no body whatever its Content-Length says: use its view, not the
     // header's.
     let declared = body.size_hint().exact();
-    LimitedBody::check_declared(limit, declared)?;
+    // `LimitedBody`'s own errors do not say which request they are about: relabel.
+    LimitedBody::check_declared(limit, declared).map_err(|_| label.body_too_large(limit))?;
     let mut collected = LimitedBody::new(limit, declared);
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| failure::body_error(label, err))?;
         // Trailers are dropped: nothing in OAuth or the APIs we call uses them.
         if let Ok(data) = frame.into_data() {
-            collected.push(&data)?;
+            collected
+                .push(&data)
+                .map_err(|_| label.body_too_large(limit))?;
         }
     }
     // Dropping `body` early (on an error above) closes the connection instead of
@@ -427,6 +431,19 @@ mod tests {
         assert_eq!(err.kind(), TransportErrorKind::Other);
         assert!(!err.is_retryable());
         assert!(err.to_string().contains("Tokio runtime"), "{err}");
+    }
+
+    #[test]
+    #[should_panic(expected = "disabled")]
+    fn a_runtime_without_drivers_panics_as_documented() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let transport = HyperTransport::new().unwrap();
+        let request = http::Request::get("http://127.0.0.1:9/")
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let _ = runtime.block_on(transport.send(request));
     }
 
     #[test]

@@ -295,6 +295,9 @@ async fn the_body_cap_holds_over_http2_declared_or_streamed() {
             TransportErrorKind::BodyTooLarge,
             "{path}: {err}"
         );
+        // The error names the server, as every other transport error does.
+        let origin = format!("https://localhost:{}: ", server.addr.port());
+        assert!(err.to_string().contains(&origin), "{err}");
 
         let answer = roomy.send(get(&url)).await.unwrap();
         assert_eq!(answer.version(), http::Version::HTTP_2, "{path}");
