@@ -54,7 +54,10 @@
 //! # Runtime
 //!
 //! Building needs no runtime; sending needs Tokio (hyper-util spawns the connection tasks
-//! on it). Outside a Tokio runtime `send` returns an error instead of panicking.
+//! on it) with its I/O and time drivers enabled (`enable_all()`, as `#[tokio::main]`
+//! does). Outside any Tokio runtime `send` returns an error instead of panicking; inside
+//! a runtime built without those drivers, Tokio itself panics at the first socket or
+//! timer, and there is no way to ask a runtime beforehand whether it has them.
 //!
 //! ```no_run
 //! use auth_core::transport::HttpTransport;

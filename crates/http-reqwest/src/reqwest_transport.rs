@@ -35,7 +35,9 @@ use crate::error_mapping;
 /// transport sends it.
 ///
 /// Requests must be sent from inside a Tokio runtime with I/O and time enabled (reqwest
-/// is built on Tokio); outside one, [`send`](HttpTransport::send) returns an error.
+/// is built on Tokio). Outside any runtime, [`send`](HttpTransport::send) returns an
+/// error; inside a runtime built without those drivers, Tokio panics at the first
+/// socket or timer (a runtime cannot be asked beforehand which drivers it has).
 ///
 /// ```no_run
 /// use auth_core::HttpTransport;
@@ -146,7 +148,8 @@ impl ReqwestTransport {
 impl HttpTransport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let label = RequestLabel::of(&request);
-        // reqwest panics when polled outside Tokio; a typed error is kinder.
+        // reqwest panics when polled outside Tokio; a typed error is kinder. (A runtime
+        // without the I/O or time driver still panics: Tokio offers no way to ask.)
         if tokio::runtime::Handle::try_current().is_err() {
             return Err(error_mapping::no_runtime(&label));
         }
@@ -360,6 +363,19 @@ fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[should_panic(expected = "disabled")]
+    fn a_runtime_without_drivers_panics_as_documented() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let transport = ReqwestTransport::new().unwrap();
+        let request = http::Request::get("http://127.0.0.1:9/")
+            .body(bytes::Bytes::new())
+            .unwrap();
+        let _ = runtime.block_on(transport.send(request));
+    }
 
     #[test]
     fn same_resource_compares_what_a_redirect_changes() {
