@@ -141,28 +141,32 @@ impl Session {
             ),
             UrlShown::Hidden => eprintln!("Logging in to the sandbox at {}…", self.issuer),
         }
-        let timeout = if self.auto_login {
+        let token = if self.auto_login {
             if shown == UrlShown::Shown {
                 eprintln!(
                     "(The sandbox approves logins as its demo user: following the URL here.)"
                 );
             }
-            let transport = self.transport.clone();
-            let url = url.clone();
-            tokio::spawn(async move {
-                if let Err(failure) = follow_authorization(transport.as_ref(), &url).await {
-                    eprintln!("attend: {failure}");
+            // Both at once: the loopback listener completes when the follower reaches it,
+            // and a follower that fails ends the login now, not at the listener's timeout.
+            let follower = follow_authorization(self.transport.as_ref(), &url);
+            let finish = login.finish(SANDBOX_LOGIN_TIMEOUT);
+            tokio::pin!(finish);
+            tokio::select! {
+                followed = follower => {
+                    followed?;
+                    finish.await
                 }
-            });
-            SANDBOX_LOGIN_TIMEOUT
+                token = &mut finish => token,
+            }
         } else {
             if !args.no_browser {
                 open_browser(&url);
             }
             eprintln!("Waiting for the browser to come back (Ctrl-C to give up)…");
-            Duration::from_secs(args.timeout)
+            login.finish(Duration::from_secs(args.timeout)).await
         };
-        let token = login.finish(timeout).await.map_err(|e| self.fail(e))?;
+        let token = token.map_err(|e| self.fail(e))?;
         let expiry = token
             .expires_at
             .and_then(|t| jiff::Timestamp::try_from(t).ok())
@@ -382,6 +386,39 @@ fn open_browser(url: &Url) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn a_failed_sandbox_login_ends_at_once_with_the_followers_failure() {
+        use sandbox::attendium::{EndpointFault, FaultTimes, OAuthEndpoint};
+        let sandbox = embedded::start(embedded::Services {
+            attendium: Some(embedded::attendium_config()),
+            ..embedded::Services::default()
+        })
+        .await
+        .unwrap();
+        let server = sandbox.attendium().unwrap();
+        // The authorization endpoint answers with an error page instead of approving.
+        server.inject_endpoint_fault(
+            OAuthEndpoint::Authorization,
+            EndpointFault::BadGatewayHtml,
+            FaultTimes::Always,
+        );
+        let transport = crate::transport::build(crate::cli::HttpBackend::Reqwest).unwrap();
+        let session = Session {
+            auth: AttendiumAuth::builder(transport.clone())
+                .issuer(server.issuer())
+                .build()
+                .unwrap(),
+            transport,
+            issuer: server.issuer().to_owned(),
+            api_url: server.graphql_endpoint(),
+            auto_login: true,
+        };
+        // Not the loopback listener's timeout: the follower's own failure.
+        let failure = session.ensure_session().await.unwrap_err();
+        assert_eq!(failure.kind, Kind::Auth, "{failure}");
+        assert!(failure.to_string().contains("did not approve"), "{failure}");
+    }
 
     #[test]
     fn variables_are_json_or_strings() {
