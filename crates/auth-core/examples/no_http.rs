@@ -11,8 +11,8 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::{self, Thread};
 
@@ -29,7 +29,8 @@ type Envelope = (HttpRequest, mpsc::Sender<HttpResponse>);
 
 /// Carries requests to a peer over a channel instead of a network.
 struct ChannelTransport {
-    to_peer: Mutex<mpsc::Sender<Envelope>>,
+    // `Sender` is `Sync`: no lock needed to share it between concurrent sends.
+    to_peer: mpsc::Sender<Envelope>,
 }
 
 #[async_trait::async_trait]
@@ -37,11 +38,7 @@ impl HttpTransport for ChannelTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let (reply_to, reply) = mpsc::channel();
         let gone = |_| TransportError::new(TransportErrorKind::Connect, "the peer has gone");
-        self.to_peer
-            .lock()
-            .map_err(|_| TransportError::new(TransportErrorKind::Other, "poisoned"))?
-            .send((request, reply_to))
-            .map_err(gone)?;
+        self.to_peer.send((request, reply_to)).map_err(gone)?;
         // The peer answers synchronously; a real tool would await its own I/O here.
         reply
             .recv()
@@ -106,9 +103,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             BasicEncoding::FormUrlEncoded,
         ),
     );
-    let transport = ChannelTransport {
-        to_peer: Mutex::new(to_peer),
-    };
+    let transport = ChannelTransport { to_peer };
     let tokens = CachingProvider::new(ClientCredentialsSource::new(grant, transport));
 
     let first = block_on(tokens.token())?;

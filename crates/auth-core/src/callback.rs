@@ -44,8 +44,8 @@ pub struct Callback {
     pub state: Option<CsrfState>,
     /// The `error` code, when the server refused (for example `access_denied`).
     pub error: Option<ErrorCode>,
-    /// The `error_description`, cleaned of control characters and cut to 300
-    /// characters.
+    /// The `error_description`, cleaned of control characters and, when longer than 300
+    /// characters, cut to 300 followed by an ellipsis (`…`).
     pub error_description: Option<String>,
     /// The `error_uri`, cleaned and cut like the description.
     pub error_uri: Option<String>,
@@ -186,7 +186,10 @@ mod tests {
     fn long_or_dirty_descriptions_are_cleaned() {
         let long = "x".repeat(5000);
         let cb = Callback::from_query(&format!("error=e&error_description={long}")).unwrap();
-        assert!(cb.error_description.unwrap().chars().count() <= MAX_TEXT_CHARS + 1);
+        // As documented: 300 characters and an ellipsis.
+        let description = cb.error_description.unwrap();
+        assert_eq!(description.chars().count(), MAX_TEXT_CHARS + 1);
+        assert!(description.ends_with('…'), "{description}");
         let cb = Callback::from_query("error=e%00%1b[31m&error_description=a%1b%07b").unwrap();
         assert_eq!(cb.error_description.as_deref(), Some("a b"));
         assert!(!cb.error.unwrap().as_str().contains('\u{1b}'));

@@ -86,11 +86,11 @@ pub fn parse_revocation_response(response: &HttpResponse) -> Result<(), Error> {
     if status.is_success() {
         return Ok(());
     }
-    let err = match response::oauth_json(response) {
-        Err(err) => err,
-        // A JSON object with no `error` member under an error status.
-        Ok(_) => response::unexpected(response),
-    };
+    // Under an error status `oauth_json` never succeeds: it answers the RFC 7009
+    // §2.2.1 error, or `UnexpectedResponse` for any other body.
+    let err = response::oauth_json(response)
+        .err()
+        .unwrap_or_else(|| response::unexpected(response));
     if status == StatusCode::SERVICE_UNAVAILABLE && !err.is_retryable() {
         return Err(response::unexpected(response));
     }
