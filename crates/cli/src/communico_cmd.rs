@@ -15,7 +15,9 @@ use serde_json::Value;
 use crate::cli::{CommunicoArgs, CommunicoCommand, EventsArgs, Format, ReservationsArgs};
 use crate::embedded;
 use crate::exit::Failure;
-use crate::output::{EventWriter, Terminal, ics_is_for_events, write_records, write_vertical};
+use crate::output::{
+    self, EventWriter, Terminal, ics_is_for_events, write_records, write_vertical,
+};
 
 /// Where the client points and with which credentials.
 struct Target {
@@ -312,7 +314,7 @@ async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(),
         }
     }
     let (_, skipped) = writer.finish()?;
-    progress.finish();
+    drop(progress);
     tracing::debug!(written, hidden, "events written");
     if skipped > 0 {
         eprintln!("attend: {skipped} event(s) without a start time were left out of the calendar.");
@@ -320,7 +322,8 @@ async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(),
     Ok(())
 }
 
-/// A progress bar on stderr, drawn only when stderr is a terminal.
+/// A progress bar on stderr, drawn only when stderr is a terminal. Log lines are written
+/// with it out of the way; dropping it (at the end, or when the stream fails) clears it.
 struct Progress {
     bar: Option<ProgressBar>,
 }
@@ -334,6 +337,11 @@ impl Progress {
         let style = ProgressStyle::with_template("{bar:30} {pos}/{len} events {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
+        Self::with_bar(bar)
+    }
+
+    fn with_bar(bar: ProgressBar) -> Self {
+        output::set_progress_bar(Some(bar.clone()));
         Self { bar: Some(bar) }
     }
 
@@ -345,9 +353,12 @@ impl Progress {
             bar.set_position(received);
         }
     }
+}
 
-    fn finish(&self) {
+impl Drop for Progress {
+    fn drop(&mut self) {
         if let Some(bar) = &self.bar {
+            output::set_progress_bar(None);
             bar.finish_and_clear();
         }
     }
@@ -405,6 +416,17 @@ impl Write for PagedStdout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_bar_is_cleared_however_the_command_ends() {
+        let bar = ProgressBar::hidden();
+        let progress = Progress::with_bar(bar.clone());
+        assert!(output::progress_bar_is_set());
+        // As when `?` leaves `events` early on a failed page.
+        drop(progress);
+        assert!(bar.is_finished());
+        assert!(!output::progress_bar_is_set());
+    }
 
     #[test]
     fn all_stands_for_every_known_field() {

@@ -107,7 +107,7 @@ fn init_tracing(verbose: u8) {
         });
     let color = std::io::stderr().is_terminal() && output::colors_allowed();
     let layer = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(output::LogLine::new)
         .with_ansi(color)
         .with_target(verbose > 0)
         .without_time();

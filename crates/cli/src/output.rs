@@ -8,9 +8,11 @@
 //! member seen, in first-seen order.
 
 use std::io::{self, IsTerminal, Write};
+use std::sync::{Mutex, PoisonError};
 
 use communico::Event;
 use console::{measure_text_width, truncate_str};
+use indicatif::ProgressBar;
 use serde_json::{Map, Value};
 
 use crate::cli::Format;
@@ -55,6 +57,64 @@ impl Terminal {
             format!("\x1b[1m{text}\x1b[0m")
         } else {
             text.to_owned()
+        }
+    }
+}
+
+/// The progress bar on stderr, if one is drawn: log lines are written with it out of the way.
+static PROGRESS_BAR: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Sets (or, with `None`, forgets) the progress bar that log lines must not overwrite.
+pub(crate) fn set_progress_bar(bar: Option<ProgressBar>) {
+    // A poisoned lock still holds a usable value: a bar, or none.
+    *PROGRESS_BAR.lock().unwrap_or_else(PoisonError::into_inner) = bar;
+}
+
+/// Whether a progress bar is set.
+#[cfg(test)]
+pub(crate) fn progress_bar_is_set() -> bool {
+    PROGRESS_BAR
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .is_some()
+}
+
+/// One log line for stderr, written when dropped (the log formatter takes one writer
+/// per event): with the progress bar out of the way, and redrawn after it.
+pub(crate) struct LogLine(Vec<u8>);
+
+impl LogLine {
+    /// An empty line; `Fn() -> LogLine` is the log formatter's writer.
+    pub(crate) fn new() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl Write for LogLine {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for LogLine {
+    fn drop(&mut self) {
+        let write = || {
+            // Nowhere to report a failed log write.
+            let _ = io::stderr().lock().write_all(&self.0);
+        };
+        // Cloned out so the lock is not held while drawing.
+        let bar = PROGRESS_BAR
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        match bar {
+            Some(bar) => bar.suspend(write),
+            None => write(),
         }
     }
 }
