@@ -24,20 +24,24 @@ pub(crate) struct Cli {
     /// Start the embedded sandbox on 127.0.0.1 and point every client at it with its demo
     /// credentials. Its Communico data set starts on --from (today otherwise) and holds a
     /// year of events, 30 a day, the same for the same --from.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) sandbox: bool,
 
-    /// Log what happens to stderr (-v: debug, -vv: trace, -vvv: every library's too).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    /// Log what happens to stderr (-v: debug; -vv: trace, and info from the libraries
+    /// underneath; -vvv: everything from every library).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub(crate) verbose: u8,
 
     /// The HTTP stack to use.
-    #[arg(long, global = true, value_enum, default_value_t = HttpBackend::Reqwest, env = "ATTEND_HTTP")]
+    #[arg(long, global = true, value_enum, default_value_t = HttpBackend::Reqwest, env = "ATTEND_HTTP", help_heading = GLOBAL)]
     pub(crate) http: HttpBackend,
 
     #[command(subcommand)]
     pub(crate) command: Command,
 }
+
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
 
 /// The HTTP stacks `--http` chooses from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -194,10 +198,10 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReservationsArgs {
-    /// The first day (YYYY-MM-DD).
+    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) from: Option<Date>,
-    /// The last day, included (YYYY-MM-DD).
+    /// The last day, included: YYYY-MM-DD, today, tomorrow, or +N.
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) to: Option<Date>,
     /// Only at this branch.
@@ -292,7 +296,7 @@ pub(crate) struct ServeArgs {
     /// How many Communico events the data set holds.
     #[arg(long, value_name = "N", default_value_t = 2000)]
     pub(crate) events: usize,
-    /// The day of the first event (YYYY-MM-DD) [default: today].
+    /// The day of the first event: YYYY-MM-DD, today, tomorrow, or +N [default: today].
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) from: Option<Date>,
 }
@@ -326,6 +330,55 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn global_options_have_their_own_heading_in_every_help() {
+        let mut cli = Cli::command();
+        // Global options reach the subcommands when the command is built.
+        cli.build();
+        for path in [
+            &[][..],
+            &["communico", "events"][..],
+            &["attendium", "login"][..],
+        ] {
+            let mut command = &mut cli;
+            for name in path {
+                command = command.find_subcommand_mut(name).unwrap();
+            }
+            let help = command.render_help().to_string();
+            let heading = help
+                .find("Global options:")
+                .unwrap_or_else(|| panic!("no heading in {path:?}:\n{help}"));
+            let (before, after) = help.split_at(heading);
+            for flag in ["--sandbox ", "-v, --verbose", "--http "] {
+                let listed =
+                    |text: &str| text.lines().any(|line| line.trim_start().starts_with(flag));
+                assert!(
+                    listed(after) && !listed(before),
+                    "{flag} not under the heading in {path:?}:\n{help}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn date_help_names_every_accepted_form() {
+        let help = Cli::command().render_long_help().to_string();
+        let mut cli = Cli::command();
+        let mut check = |path: &[&str]| {
+            let mut command = &mut cli;
+            for name in path {
+                command = command.find_subcommand_mut(name).unwrap();
+            }
+            let help = command.render_help().to_string();
+            assert!(!help.contains("(YYYY-MM-DD)"), "{path:?}:\n{help}");
+            assert!(help.contains("tomorrow"), "{path:?}:\n{help}");
+        };
+        check(&["communico", "reservations"]);
+        check(&["communico", "events"]);
+        check(&["sandbox", "serve"]);
+        assert!(help.contains("libraries"), "{help}");
     }
 
     #[test]
