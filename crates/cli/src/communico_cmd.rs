@@ -44,6 +44,16 @@ pub(crate) async fn run(
     if list_format == Some(Format::Ics) {
         return Err(ics_is_for_events());
     }
+    // Names the API may know though this tool does not: asked for, with a warning.
+    let unknown = match &args.command {
+        CommunicoCommand::Events(e) => unknown_fields(&e.fields),
+        CommunicoCommand::Event(e) => unknown_fields(&e.fields),
+        CommunicoCommand::Reservations(r) => unknown_statuses(&r.status),
+        _ => Vec::new(),
+    };
+    for warning in unknown {
+        eprintln!("attend: warning: {warning}");
+    }
     // The embedded sandbox lives as long as the command.
     let sandbox = if use_sandbox {
         let first_day = match &args.command {
@@ -245,6 +255,41 @@ fn event_fields(names: &[String]) -> Vec<EventField> {
     fields
 }
 
+/// A warning for each `--fields` name this tool does not know (a typo, most likely).
+fn unknown_fields(names: &[String]) -> Vec<String> {
+    event_fields(names)
+        .into_iter()
+        .filter_map(|f| match f {
+            EventField::Other(name) => Some(format!(
+                "--fields `{name}` is not a field this tool knows; asking the API for it anyway"
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A warning for each `--status` that is not approved, pending or declined.
+fn unknown_statuses(statuses: &[String]) -> Vec<String> {
+    statuses
+        .iter()
+        .filter(|s| matches!(reservation_status(s), ReservationStatus::Other(_)))
+        .map(|s| {
+            format!(
+                "--status `{s}` is not approved, pending or declined; asking the API for it anyway"
+            )
+        })
+        .collect()
+}
+
+fn reservation_status(status: &str) -> ReservationStatus {
+    match status.to_ascii_lowercase().as_str() {
+        "approved" => ReservationStatus::Approved,
+        "pending" => ReservationStatus::Pending,
+        "declined" => ReservationStatus::Declined,
+        _ => ReservationStatus::Other(status.to_owned()),
+    }
+}
+
 /// The CSV columns `--fields` adds, in the API's spelling.
 fn field_names(fields: &[EventField]) -> Vec<String> {
     fields.iter().map(|f| f.as_str().to_owned()).collect()
@@ -252,16 +297,7 @@ fn field_names(fields: &[EventField]) -> Vec<String> {
 
 fn reservation_query(args: ReservationsArgs) -> ReservationQuery {
     let mut query = ReservationQuery::new()
-        .statuses(
-            args.status
-                .iter()
-                .map(|s| match s.to_ascii_lowercase().as_str() {
-                    "approved" => ReservationStatus::Approved,
-                    "pending" => ReservationStatus::Pending,
-                    "declined" => ReservationStatus::Declined,
-                    _ => ReservationStatus::Other(s.clone()),
-                }),
-        )
+        .statuses(args.status.iter().map(|s| reservation_status(s)))
         .fields(args.fields);
     if let Some(d) = args.from {
         query = query.start_date(d);
@@ -434,6 +470,16 @@ mod tests {
         assert_eq!(fields[0], EventField::Ages);
         assert_eq!(fields.len(), 1 + EventField::ALL.len());
         assert_eq!(field_names(&fields[..1]), ["ages"]);
+    }
+
+    #[test]
+    fn unknown_field_and_status_names_are_warned_about() {
+        let fields = unknown_fields(&["ages".into(), "all".into(), "agez".into()]);
+        assert_eq!(fields.len(), 1, "{fields:?}");
+        assert!(fields[0].contains("`agez`"));
+        let statuses = unknown_statuses(&["Approved".into(), "pending".into(), "aproved".into()]);
+        assert_eq!(statuses.len(), 1, "{statuses:?}");
+        assert!(statuses[0].contains("`aproved`"));
     }
 
     #[test]

@@ -827,3 +827,34 @@ fn a_year_of_events_streams_in_the_memory_of_a_month() {
         "a year peaked at {year} KiB, a month at {month} KiB"
     );
 }
+
+#[test]
+fn unknown_status_and_field_names_are_warned_about_on_stderr() {
+    let s = server();
+    s.attend()
+        .args([
+            "communico",
+            "reservations",
+            "--status",
+            "aproved",
+            "--format",
+            "ndjson",
+        ])
+        .assert()
+        .stderr(contains("warning").and(contains("`aproved`")));
+    s.attend()
+        .args([
+            "communico",
+            "events",
+            "--from",
+            FROM,
+            "--to",
+            FROM,
+            "--fields",
+            "agez",
+            "--format",
+            "ndjson",
+        ])
+        .assert()
+        .stderr(contains("warning").and(contains("`agez`")));
+}
