@@ -783,12 +783,8 @@ mod tests {
         let (source, gate) = Counting::gated(&clock);
         let source = Arc::new(source);
         let provider = cache(source.clone(), &clock);
-        let mut call = provider.token();
-        std::future::poll_fn(|cx| {
-            assert!(Pin::new(&mut call).poll(cx).is_pending());
-            Poll::Ready(())
-        })
-        .await;
+        let mut call = [provider.token()];
+        poll_each_once(&mut call).await;
         drop(call);
         gate.send(()).unwrap();
         assert_eq!(provider.token().await.unwrap().secret(), "t1");
@@ -836,12 +832,8 @@ mod tests {
         let (source, _gate) = Counting::gated(&clock);
         let source = Arc::new(source);
         let provider = cache(source.clone(), &clock);
-        let mut call = provider.token();
-        std::future::poll_fn(|cx| {
-            assert!(Pin::new(&mut call).poll(cx).is_pending());
-            Poll::Ready(())
-        })
-        .await;
+        let mut call = [provider.token()];
+        poll_each_once(&mut call).await;
         drop(call);
         // The abandoned fetch still sits in the slot, holding its own reference to the
         // source.

@@ -572,6 +572,20 @@ mod tests {
         state.issue_code(&request, "u1".into(), now).unwrap()
     }
 
+    /// A code issued and exchanged as the client would: the tokens of a new grant.
+    fn grant(state: &mut State, client_id: &str, now: SystemTime) -> TokenSet {
+        let code = code(state, client_id, now);
+        state
+            .exchange_code(
+                client_id,
+                &code,
+                Some("http://127.0.0.1:1/cb"),
+                Some(VERIFIER),
+                now,
+            )
+            .unwrap()
+    }
+
     #[test]
     fn rfc7636_appendix_b_challenge_matches_its_verifier() {
         assert!(challenge_matches(VERIFIER, CHALLENGE));
@@ -692,16 +706,7 @@ mod tests {
     #[test]
     fn refresh_rotates_and_reuse_revokes_the_family() {
         let (mut state, client, now) = state();
-        let code = code(&mut state, &client, now);
-        let first = state
-            .exchange_code(
-                &client,
-                &code,
-                Some("http://127.0.0.1:1/cb"),
-                Some(VERIFIER),
-                now,
-            )
-            .unwrap();
+        let first = grant(&mut state, &client, now);
         let r1 = first.refresh_token.unwrap();
         let second = state.refresh(&client, &r1, None, now).unwrap();
         let r2 = second.refresh_token.clone().unwrap();
@@ -720,16 +725,7 @@ mod tests {
     #[test]
     fn refresh_refuses_wider_scope() {
         let (mut state, client, now) = state();
-        let code = code(&mut state, &client, now);
-        let first = state
-            .exchange_code(
-                &client,
-                &code,
-                Some("http://127.0.0.1:1/cb"),
-                Some(VERIFIER),
-                now,
-            )
-            .unwrap();
+        let first = grant(&mut state, &client, now);
         let r1 = first.refresh_token.unwrap();
         let error = state
             .refresh(&client, &r1, Some("admin"), now)
@@ -752,16 +748,7 @@ mod tests {
     #[test]
     fn revoking_a_refresh_token_ends_the_grant() {
         let (mut state, client, now) = state();
-        let code = code(&mut state, &client, now);
-        let tokens = state
-            .exchange_code(
-                &client,
-                &code,
-                Some("http://127.0.0.1:1/cb"),
-                Some(VERIFIER),
-                now,
-            )
-            .unwrap();
+        let tokens = grant(&mut state, &client, now);
         let refresh = tokens.refresh_token.unwrap();
         state.revoke(&client, &refresh).unwrap();
         assert!(!state.refresh_token_active(&refresh, now));
