@@ -149,24 +149,6 @@ struct AttendiumOutcome {
     refresh_token_rotated: bool,
 }
 
-/// What a browser does with the authorization URL: follow the sandbox's redirect to the
-/// loopback listener, once.
-async fn browse(transport: Arc<dyn HttpTransport>, url: Url) {
-    let get = |url: &Url| {
-        http::Request::get(url.as_str())
-            .body(bytes::Bytes::new())
-            .expect("request")
-    };
-    let response = transport.send(get(&url)).await.expect("authorize");
-    let location = response
-        .headers()
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .expect("a redirect to the loopback listener");
-    let target = url.join(location).expect("location");
-    transport.send(get(&target)).await.expect("callback");
-}
-
 /// Discovery, registration, PKCE login, `me`, expiry, refresh, `me` again.
 async fn log_in_refresh_and_ask_who_i_am(transport: Arc<dyn HttpTransport>) -> AttendiumOutcome {
     let clock = ManualClock::default();
@@ -198,9 +180,15 @@ async fn log_in_refresh_and_ask_who_i_am(transport: Arc<dyn HttpTransport>) -> A
         .start_login(LoginOptions::default())
         .await
         .expect("start");
-    let browser = tokio::spawn(browse(transport.clone(), login.authorization_url().clone()));
+    let url = login.authorization_url().clone();
+    let browser = {
+        let transport = transport.clone();
+        tokio::spawn(async move {
+            sandbox::attendium::follow_authorization(transport.as_ref(), &url).await
+        })
+    };
     let first = login.finish(Duration::from_secs(10)).await.expect("login");
-    browser.await.expect("browser");
+    browser.await.expect("browser").expect("browsed");
 
     let graphql = GraphQlClient::new(
         Url::parse(&server.graphql_endpoint()).expect("endpoint"),

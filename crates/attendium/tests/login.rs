@@ -56,30 +56,9 @@ fn client(server: &Server, dir: &Path, clock: &ManualClock) -> AttendiumAuth {
         .expect("client")
 }
 
-/// What a browser does with the authorization URL: GET it and follow one redirect (to
-/// the loopback listener), without following anything further.
-async fn browse(url: Url) -> Result<http::StatusCode, String> {
-    let transport = transport();
-    let get = |url: &Url| {
-        http::Request::get(url.as_str())
-            .body(Bytes::new())
-            .expect("request")
-    };
-    let response = transport.send(get(&url)).await.map_err(|e| e.to_string())?;
-    if !response.status().is_redirection() {
-        return Ok(response.status());
-    }
-    let location = response
-        .headers()
-        .get(http::header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or("a redirect without Location")?;
-    let target = url.join(location).map_err(|e| e.to_string())?;
-    let response = transport
-        .send(get(&target))
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(response.status())
+/// What a browser does with the authorization URL (the sandbox approves at once).
+async fn browse(url: Url) -> Result<(), sandbox::attendium::AttendiumError> {
+    sandbox::attendium::follow_authorization(transport().as_ref(), &url).await
 }
 
 /// Runs a login to completion with a browser that follows the URL.

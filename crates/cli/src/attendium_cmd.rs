@@ -9,8 +9,6 @@ use attendium::generated::{Me, me};
 use attendium::graphql::GraphQlClient;
 use attendium::{AttendiumAuth, LoginOptions, Logout};
 use auth_core::HttpTransport;
-use bytes::Bytes;
-use http::header::LOCATION;
 use serde_json::{Map, Value};
 use url::Url;
 
@@ -316,40 +314,16 @@ fn parse_vars(vars: &[String]) -> Result<Map<String, Value>, Failure> {
 /// redirect it answers with to the loopback listener, which completes the login. Only
 /// servers that approve by themselves (the sandbox) answer with that redirect.
 async fn follow_authorization(transport: &dyn HttpTransport, url: &Url) -> Result<(), Failure> {
-    let get = |url: &str| {
-        http::Request::get(url)
-            .body(Bytes::new())
-            .map_err(|e| Failure::new(Kind::Unexpected, format!("bad authorization URL: {e}")))
-    };
-    let network = |e: auth_core::TransportError| {
-        Failure::new(
-            Kind::Network,
-            format!("the login could not be completed: {e}"),
-        )
-    };
-    let response = transport.send(get(url.as_str())?).await.map_err(network)?;
-    let location = response
-        .headers()
-        .get(LOCATION)
-        .and_then(|l| l.to_str().ok())
-        .filter(|_| response.status().is_redirection())
-        .ok_or_else(|| {
-            Failure::new(
-                Kind::Auth,
-                format!(
-                    "the authorization server did not approve the login by itself (HTTP {})",
-                    response.status()
-                ),
-            )
-        })?;
-    let callback = url
-        .join(location)
-        .map_err(|e| Failure::new(Kind::Auth, format!("bad redirect from the server: {e}")))?;
-    transport
-        .send(get(callback.as_str())?)
+    use sandbox::attendium::AttendiumError as E;
+    sandbox::attendium::follow_authorization(transport, url)
         .await
-        .map_err(network)?;
-    Ok(())
+        .map_err(|error| {
+            let kind = match error {
+                E::Browsing(_) => Kind::Network,
+                _ => Kind::Auth,
+            };
+            Failure::new(kind, format!("the login could not be completed: {error}"))
+        })
 }
 
 /// Opens `url` in the desktop's browser; the URL is printed anyway, so failing is fine.

@@ -192,15 +192,13 @@ pub fn login(issuer: &str, store: &std::path::Path) {
             }
         }
     };
-    let transport = transport();
-    runtime().block_on(async {
-        let get = |u: &str| http::Request::get(u).body(bytes::Bytes::new()).unwrap();
-        let answer = transport.send(get(&url)).await.unwrap();
-        assert!(answer.status().is_redirection(), "{}", answer.status());
-        let location = answer.headers()["location"].to_str().unwrap().to_owned();
-        let callback = transport.send(get(&location)).await.unwrap();
-        assert!(callback.status().is_success(), "{}", callback.status());
-    });
+    let url = url::Url::parse(&url).unwrap();
+    runtime()
+        .block_on(sandbox::attendium::follow_authorization(
+            transport().as_ref(),
+            &url,
+        ))
+        .unwrap();
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();

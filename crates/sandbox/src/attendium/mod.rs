@@ -37,6 +37,7 @@
 //! ```
 
 mod authorize;
+mod browser;
 mod config;
 mod faults;
 mod graphql;
@@ -62,6 +63,7 @@ use axum::routing::{get, post};
 use tokio::sync::Notify;
 use url::Url;
 
+pub use browser::follow_authorization;
 pub use config::{
     Approval, AttendiumConfig, CallbackIss, DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_CODE_TTL,
     DEFAULT_USER_ID, DiscoveryDocuments, ExpiresInFormat, LoopbackPorts, Quirks, RefreshRotation,
@@ -91,6 +93,19 @@ pub enum AttendiumError {
     /// The operating system could not supply random bytes for a token.
     #[error("the operating system could not supply random bytes")]
     RandomUnavailable,
+    /// [`follow_authorization`] could not send a request.
+    #[error("the login could not be followed: {0}")]
+    Browsing(#[from] auth_core::TransportError),
+    /// The authorization server did not redirect back to the client: it did not approve
+    /// the login by itself.
+    #[error("the authorization server did not approve the login by itself (HTTP {})", .status.as_u16())]
+    NotRedirected {
+        /// Its answer's status.
+        status: http::StatusCode,
+    },
+    /// The authorization server redirected to something that is not a URL.
+    #[error("the authorization server redirected to something that is not a URL")]
+    BadRedirect,
 }
 
 /// Identifies an authorization request waiting for [`Attendium::approve`] or
