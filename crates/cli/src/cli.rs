@@ -68,7 +68,8 @@ const COMMUNICO_HELP: &str = "\
 Environment:
   COMMUNICO_CLIENT_KEY     the client key (not needed with --sandbox)
   COMMUNICO_CLIENT_SECRET  the client secret (not needed with --sandbox; never printed)
-  COMMUNICO_BASE_URL       the API's base URL (default https://api.communico.co)";
+  COMMUNICO_BASE_URL       the API's base URL (default https://api.communico.co)
+  ATTEND_TZ                the library's time zone, as --tz (default: the system's, from TZ)";
 
 const ATTENDIUM_HELP: &str = "\
 Environment:
@@ -81,6 +82,12 @@ pub(crate) struct CommunicoArgs {
     /// The API's base URL.
     #[arg(long, global = true, env = "COMMUNICO_BASE_URL", value_name = "URL")]
     pub(crate) base_url: Option<String>,
+
+    /// The library's time zone, an IANA name such as America/Chicago [default: the
+    /// system's]. today, tomorrow and +N count in it, and ics output names it (TZID, with
+    /// a VTIMEZONE) so calendars elsewhere show events at the right hour.
+    #[arg(long, global = true, env = "ATTEND_TZ", value_name = "NAME")]
+    pub(crate) tz: Option<String>,
 
     #[command(subcommand)]
     pub(crate) command: CommunicoCommand,
@@ -115,7 +122,8 @@ pub(crate) enum Format {
     Json,
     /// One JSON object a line, written as pages arrive.
     Ndjson,
-    /// RFC 4180 CSV with a header line.
+    /// RFC 4180 CSV (CRLF line ends) with a header line; cells a spreadsheet would run
+    /// as formulas get a leading ' (see --csv-raw).
     Csv,
     /// An iCalendar file (RFC 5545) that calendar apps import (events only).
     Ics,
@@ -126,16 +134,22 @@ pub(crate) struct OutputArgs {
     /// Output format [default: table on a terminal, ndjson otherwise].
     #[arg(long, short = 'o', value_enum)]
     pub(crate) format: Option<Format>,
+    /// With --format csv, write cells starting with =, +, -, @, tab or CR as they are,
+    /// without the leading ' that stops spreadsheets running them as formulas (OWASP CSV
+    /// injection). Control characters are replaced either way.
+    #[arg(long)]
+    pub(crate) csv_raw: bool,
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct EventsArgs {
-    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
-    pub(crate) from: Date,
+    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today, in the --tz
+    /// zone).
+    #[arg(long, value_parser = parse_day, value_name = "DATE")]
+    pub(crate) from: Day,
     /// The last day, included: YYYY-MM-DD, today, tomorrow, or +N.
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
-    pub(crate) to: Date,
+    #[arg(long, value_parser = parse_day, value_name = "DATE")]
+    pub(crate) to: Day,
     /// Only at this branch (repeat for several).
     #[arg(long = "location-id", value_name = "ID")]
     pub(crate) location_ids: Vec<u64>,
@@ -198,12 +212,13 @@ pub(crate) struct ListArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ReservationsArgs {
-    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
-    pub(crate) from: Option<Date>,
+    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today, in the --tz
+    /// zone).
+    #[arg(long, value_parser = parse_day, value_name = "DATE")]
+    pub(crate) from: Option<Day>,
     /// The last day, included: YYYY-MM-DD, today, tomorrow, or +N.
-    #[arg(long, value_parser = parse_date, value_name = "DATE")]
-    pub(crate) to: Option<Date>,
+    #[arg(long, value_parser = parse_day, value_name = "DATE")]
+    pub(crate) to: Option<Day>,
     /// Only at this branch.
     #[arg(long = "location-id", value_name = "ID")]
     pub(crate) location_id: Option<u64>,
@@ -308,17 +323,48 @@ fn parse_date(text: &str) -> Result<Date, String> {
 }
 
 fn date_from(text: &str, today: Date) -> Result<Date, String> {
-    let bad = || format!("`{text}` is not a date: use YYYY-MM-DD, today, tomorrow or +N");
-    match text.trim() {
-        "today" => Ok(today),
-        "tomorrow" => today.tomorrow().map_err(|_| bad()),
-        relative if relative.starts_with('+') => {
-            let days: i32 = relative[1..].parse().map_err(|_| bad())?;
-            today
-                .checked_add(jiff::Span::new().try_days(days).map_err(|_| bad())?)
-                .map_err(|_| bad())
+    parse_day(text)?.on(today)
+}
+
+/// A day as given: a date, or a number of days from today, which depends on the time
+/// zone (`--tz`) and so is counted once the zone is known ([`Day::on`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Day {
+    /// `YYYY-MM-DD`.
+    Date(Date),
+    /// `today` (0), `tomorrow` (1), `+N`: days from today.
+    FromToday(i32),
+}
+
+impl Day {
+    /// The date, counting from `today`.
+    pub(crate) fn on(self, today: Date) -> Result<Date, String> {
+        match self {
+            Day::Date(date) => Ok(date),
+            Day::FromToday(days) => jiff::Span::new()
+                .try_days(days)
+                .ok()
+                .and_then(|span| today.checked_add(span).ok())
+                .ok_or_else(|| format!("{days} days from {today} is not a date")),
         }
-        absolute => communico::date(absolute).map_err(|_| bad()),
+    }
+}
+
+/// `YYYY-MM-DD`, `today`, `tomorrow` or `+N`.
+fn parse_day(text: &str) -> Result<Day, String> {
+    let bad = || format!("`{text}` is not a date: use YYYY-MM-DD, today, tomorrow or +N");
+    // Checked here too, so an impossible count is refused while parsing.
+    let days = |n: i32| {
+        jiff::Span::new()
+            .try_days(n)
+            .map(|_| Day::FromToday(n))
+            .map_err(|_| bad())
+    };
+    match text.trim() {
+        "today" => days(0),
+        "tomorrow" => days(1),
+        relative if relative.starts_with('+') => days(relative[1..].parse().map_err(|_| bad())?),
+        absolute => communico::date(absolute).map(Day::Date).map_err(|_| bad()),
     }
 }
 

@@ -12,12 +12,18 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cli::{CommunicoArgs, CommunicoCommand, EventsArgs, Format, ReservationsArgs};
+use crate::cli::{
+    CommunicoArgs, CommunicoCommand, Day, EventsArgs, Format, OutputArgs, ReservationsArgs,
+};
 use crate::embedded;
 use crate::exit::Failure;
+use crate::filters;
 use crate::output::{
-    self, EventWriter, Terminal, ics_is_for_events, write_records, write_vertical,
+    self, CsvCells, EventOutput, EventWriter, Terminal, ics_is_for_events, write_records,
+    write_vertical,
 };
+use crate::tz::{self, Zone};
+use jiff::civil::Date;
 
 /// Where the client points and with which credentials.
 struct Target {
@@ -54,12 +60,23 @@ pub(crate) async fn run(
     for warning in unknown {
         eprintln!("attend: warning: {warning}");
     }
+    // The library's zone: what today is, and what ics output names.
+    let zone = Zone::resolve(args.tz.as_deref())?;
+    let today = tz::today_in(zone.as_ref());
+    let days = match &args.command {
+        CommunicoCommand::Events(e) => {
+            Some((day(e.from, today, "--from")?, day(e.to, today, "--to")?))
+        }
+        _ => None,
+    };
     // The embedded sandbox lives as long as the command.
     let sandbox = if use_sandbox {
-        let first_day = match &args.command {
-            CommunicoCommand::Events(e) => e.from,
-            CommunicoCommand::Reservations(r) => r.from.unwrap_or_else(embedded::today),
-            _ => embedded::today(),
+        let first_day = match (&args.command, days) {
+            (_, Some((from, _))) => from,
+            (CommunicoCommand::Reservations(r), _) => {
+                r.from.map_or(Ok(today), |d| day(d, today, "--from"))?
+            }
+            _ => today,
         };
         Some(
             embedded::start(embedded::Services {
@@ -85,40 +102,72 @@ pub(crate) async fn run(
     let term = Terminal::detect();
     let fail = |e: communico::Error| Failure::communico(e, &target.base);
     match args.command {
-        CommunicoCommand::Events(e) => events(&target, e, term).await,
+        CommunicoCommand::Events(e) => {
+            // Set above for every events command.
+            let days = days.unwrap_or((today, today));
+            events(&target, e, days, zone.as_ref(), term).await
+        }
         CommunicoCommand::Event(e) => {
             let fields = event_fields(&e.fields);
             let event = target.client.event(e.id, &fields).await.map_err(fail)?;
             let format = e.output.format.unwrap_or_else(|| term.default_format());
-            one_event(&event, format, term, &fields, &target.base)
+            let shown = Shown {
+                term,
+                csv: csv_cells(&e.output),
+                zone: zone.as_ref(),
+                today,
+            };
+            one_event(&event, format, shown, &fields, &target.base)
         }
         CommunicoCommand::Registrants(r) => {
             let list = target.client.registrants(r.id).await.map_err(fail)?;
-            list_out(r.output.format, term, &list)
+            list_out(&r.output, term, &list)
         }
         CommunicoCommand::Types(l) => {
             let list = target.client.event_types().await.map_err(fail)?;
-            list_out(l.output.format, term, &list)
+            list_out(&l.output, term, &list)
         }
         CommunicoCommand::Ages(l) => {
             let list = target.client.age_groups().await.map_err(fail)?;
-            list_out(l.output.format, term, &list)
+            list_out(&l.output, term, &list)
         }
         CommunicoCommand::Locations(l) => {
             let list = target.client.locations().await.map_err(fail)?;
-            list_out(l.output.format, term, &list)
+            list_out(&l.output, term, &list)
         }
         CommunicoCommand::Rooms(l) => {
             let list = target.client.rooms().await.map_err(fail)?;
-            list_out(l.output.format, term, &list)
+            list_out(&l.output, term, &list)
         }
         CommunicoCommand::Reservations(r) => {
-            let format = r.output.format;
-            let query = reservation_query(r);
+            let query = reservation_query(&r, today)?;
             let list = target.client.reservations(&query).await.map_err(fail)?;
-            list_out(format, term, &list)
+            list_out(&r.output, term, &list)
         }
     }
+}
+
+/// A `--from`/`--to` day as a date, counted from `today` in the library's zone.
+fn day(day: Day, today: Date, option: &str) -> Result<Date, Failure> {
+    day.on(today)
+        .map_err(|e| Failure::usage(format!("{option}: {e}")).next("give a nearer date"))
+}
+
+/// `--csv-raw`, or the OWASP neutralisation.
+fn csv_cells(output: &OutputArgs) -> CsvCells {
+    if output.csv_raw {
+        CsvCells::Raw
+    } else {
+        CsvCells::Neutralised
+    }
+}
+
+/// How one event is shown, besides its format.
+struct Shown<'a> {
+    term: Terminal,
+    csv: CsvCells,
+    zone: Option<&'a Zone>,
+    today: Date,
 }
 
 /// One event: a member per line for people, the object itself in JSON, else as in a
@@ -126,7 +175,7 @@ pub(crate) async fn run(
 fn one_event(
     event: &Event,
     format: Format,
-    term: Terminal,
+    shown: Shown<'_>,
     fields: &[EventField],
     base: &str,
 ) -> Result<(), Failure> {
@@ -135,19 +184,30 @@ fn one_event(
             let value = serde_json::to_value(event).map_err(unexpected)?;
             let empty = serde_json::Map::new();
             let object = value.as_object().unwrap_or(&empty);
-            write_vertical(&mut io::stdout().lock(), term, object)?;
+            write_vertical(&mut io::stdout().lock(), shown.term, object)?;
         }
         Format::Json => {
             let mut out = io::stdout().lock();
             // Through io::Error, so a closed stdout is a broken pipe like anywhere else.
-            serde_json::to_writer_pretty(&mut out, event).map_err(io::Error::from)?;
+            output::write_json(&mut out, event, true)?;
             out.write_all(b"\n")?;
             out.flush()?;
         }
         other => {
             let out = io::BufWriter::new(io::stdout().lock());
-            let mut w =
-                EventWriter::begin(other, out, term, &field_names(fields), &uid_domain(base))?;
+            let first = event.event_start.map_or(shown.today, |s| s.date());
+            let last = event.event_end.map_or(first, |e| e.date()).max(first);
+            let names = field_names(fields);
+            let domain = uid_domain(base);
+            let options = EventOutput {
+                term: shown.term,
+                fields: &names,
+                uid_domain: &domain,
+                csv: shown.csv,
+                zone: shown.zone,
+                days: (first, last),
+            };
+            let mut w = EventWriter::begin(other, out, options)?;
             w.event(event)?;
             w.finish()?;
         }
@@ -204,29 +264,26 @@ fn unexpected(error: impl std::fmt::Display) -> Failure {
     Failure::new(crate::exit::Kind::Unexpected, error.to_string())
 }
 
-fn list_out<T: Serialize>(
-    format: Option<Format>,
-    term: Terminal,
-    list: &[T],
-) -> Result<(), Failure> {
+fn list_out<T: Serialize>(output: &OutputArgs, term: Terminal, list: &[T]) -> Result<(), Failure> {
     let records: Vec<Value> = list
         .iter()
         .map(serde_json::to_value)
         .collect::<Result<_, _>>()
         .map_err(unexpected)?;
-    let format = format.unwrap_or_else(|| term.default_format());
+    let format = output.format.unwrap_or_else(|| term.default_format());
     write_records(
         format,
         io::BufWriter::new(io::stdout().lock()),
         term,
+        csv_cells(output),
         &records,
     )
 }
 
-fn event_query(args: &EventsArgs) -> EventQuery {
+fn event_query(args: &EventsArgs, (from, to): (Date, Date)) -> EventQuery {
     let mut query = EventQuery::new()
-        .start_date(args.from)
-        .end_date(args.to)
+        .start_date(from)
+        .end_date(to)
         .status(Some(args.status.as_str()))
         .location_ids(args.location_ids.iter().copied())
         .types(args.types.iter().cloned())
@@ -295,15 +352,15 @@ fn field_names(fields: &[EventField]) -> Vec<String> {
     fields.iter().map(|f| f.as_str().to_owned()).collect()
 }
 
-fn reservation_query(args: ReservationsArgs) -> ReservationQuery {
+fn reservation_query(args: &ReservationsArgs, today: Date) -> Result<ReservationQuery, Failure> {
     let mut query = ReservationQuery::new()
         .statuses(args.status.iter().map(|s| reservation_status(s)))
-        .fields(args.fields);
+        .fields(args.fields.iter().cloned());
     if let Some(d) = args.from {
-        query = query.start_date(d);
+        query = query.start_date(day(d, today, "--from")?);
     }
     if let Some(d) = args.to {
-        query = query.end_date(d);
+        query = query.end_date(day(d, today, "--to")?);
     }
     if let Some(id) = args.location_id {
         query = query.location_id(id);
@@ -311,25 +368,75 @@ fn reservation_query(args: ReservationsArgs) -> ReservationQuery {
     if let Some(id) = args.room_id {
         query = query.room_id(id);
     }
-    query
+    Ok(query)
 }
 
-async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(), Failure> {
+/// Why an events listing stopped before its end.
+enum Stop {
+    /// Ctrl-C (SIGINT).
+    Interrupted,
+    /// A page could not be had.
+    Failed(Failure),
+}
+
+/// The exit code of a command ended by Ctrl-C: 128 + SIGINT, as shells report a process
+/// that SIGINT ended.
+const INTERRUPTED_EXIT_CODE: i32 = 130;
+
+async fn events(
+    target: &Target,
+    args: EventsArgs,
+    days: (Date, Date),
+    zone: Option<&Zone>,
+    term: Terminal,
+) -> Result<(), Failure> {
     let fail = |e: communico::Error| Failure::communico(e, &target.base);
-    let mut stream = target.client.events(event_query(&args)).map_err(fail)?;
+    let mut stream = target
+        .client
+        .events(event_query(&args, days))
+        .map_err(fail)?;
+    for warning in filters::event_filter_warnings(&target.client, &args).await {
+        eprintln!("attend: warning: {warning}");
+    }
     let format = args.output.format.unwrap_or_else(|| term.default_format());
+    let fields = field_names(&event_fields(&args.fields));
+    let domain = uid_domain(&target.base);
     let progress = Progress::new();
     let out = PagedStdout::new(progress.bar.clone());
-    let mut writer = EventWriter::begin(
-        format,
-        out,
+    let options = EventOutput {
         term,
-        &field_names(&event_fields(&args.fields)),
-        &uid_domain(&target.base),
-    )?;
+        fields: &fields,
+        uid_domain: &domain,
+        csv: csv_cells(&args.output),
+        zone,
+        days,
+    };
+    let mut writer = EventWriter::begin(format, out, options)?;
     let mut written: u64 = 0;
     let mut hidden: u64 = 0;
-    while let Some(event) = stream.try_next().await.map_err(fail)? {
+    // Ctrl-C closes the output instead of cutting it off mid-document.
+    let interrupt = tokio::signal::ctrl_c();
+    tokio::pin!(interrupt);
+    let mut watching = true;
+    let stopped = loop {
+        let next = tokio::select! {
+            biased;
+            signal = &mut interrupt, if watching => match signal {
+                Ok(()) => break Some(Stop::Interrupted),
+                Err(e) => {
+                    // No handler: Ctrl-C ends the process as it always did.
+                    tracing::debug!(error = %e, "cannot watch for Ctrl-C");
+                    watching = false;
+                    continue;
+                }
+            },
+            next = stream.try_next() => next,
+        };
+        let event = match next {
+            Ok(Some(event)) => event,
+            Ok(None) => break None,
+            Err(e) => break Some(Stop::Failed(fail(e))),
+        };
         // Events handed out so far: the bar moves event by event, not page by page.
         let handed_out = stream
             .received()
@@ -342,20 +449,41 @@ async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(),
             written += 1;
         }
         if args.limit.is_some_and(|limit| written >= limit) {
-            break;
+            break None;
         }
         if stream.buffered_len() == 0 {
             // End of a page: show it before the next one is asked for.
             writer.flush()?;
         }
-    }
-    let (_, skipped) = writer.finish()?;
+    };
+    // Closing `]`, `END:VCALENDAR`: what was written stays a valid document however
+    // the listing ended.
+    let finished = writer.finish();
     drop(progress);
     tracing::debug!(written, hidden, "events written");
-    if skipped > 0 {
-        eprintln!("attend: {skipped} event(s) without a start time were left out of the calendar.");
+    let Some(stop) = stopped else {
+        let (_, skipped) = finished?;
+        if skipped > 0 {
+            eprintln!(
+                "attend: {skipped} event(s) without a start time were left out of the calendar."
+            );
+        }
+        return Ok(());
+    };
+    let closed = match &finished {
+        Ok(_) => "the output was closed and is valid as far as it goes".to_owned(),
+        Err(e) => format!("the output could not be closed: {e}"),
+    };
+    match stop {
+        Stop::Interrupted => {
+            eprintln!("attend: interrupted (Ctrl-C) after {written} event(s); {closed}.");
+            std::process::exit(INTERRUPTED_EXIT_CODE);
+        }
+        Stop::Failed(failure) => {
+            eprintln!("attend: stopped after {written} event(s) by the error below; {closed}.");
+            Err(failure)
+        }
     }
-    Ok(())
 }
 
 /// A progress bar on stderr, drawn only when stderr is a terminal. Log lines are written
@@ -521,7 +649,9 @@ mod tests {
         let CommunicoCommand::Events(e) = c.command else {
             panic!("parsed as another subcommand")
         };
-        let qs = event_query(&e).to_query_string(0, 200).unwrap();
+        let today = jiff::civil::date(2026, 11, 30);
+        let days = (e.from.on(today).unwrap(), e.to.on(today).unwrap());
+        let qs = event_query(&e, days).to_query_string(0, 200).unwrap();
         for part in [
             "startDate=2026-12-01",
             "endDate=2026-12-31",

@@ -12,10 +12,12 @@ mod cli;
 mod communico_cmd;
 mod embedded;
 mod exit;
+mod filters;
 mod ics;
 mod output;
 mod serve;
 mod transport;
+mod tz;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -1,23 +1,28 @@
 //! Writing results in each format.
 //!
-//! Events stream: every format writes each event as it comes and keeps nothing but the
-//! current row, so a year of events costs no more memory than a page. The event table has
-//! fixed columns sized once from the terminal width (no buffering needed to measure), and
-//! the CSV header is known before the first event (the default members plus `--fields`).
-//! The lookup lists are small and arrive whole; their table and CSV columns are every
-//! member seen, in first-seen order.
+//! Events stream: json, ndjson, csv and ics write each event as it comes and keep nothing
+//! but the current row, so a year of events costs no more memory than a page; the CSV
+//! header is known before the first event (the default members plus `--fields`). The
+//! event table is laid out by its content, so it holds rows until it can measure them:
+//! a block of at most [`TABLE_BLOCK_ROWS`]. The lookup lists are small and arrive whole;
+//! their table and CSV columns are every member seen, in first-seen order.
+//!
+//! Nothing written passes a control character to a terminal: tables replace them with
+//! spaces, CSV with U+FFFD (keeping line breaks and tabs), JSON escapes them, and
+//! iCalendar drops them (RFC 5545 §3.1 allows none in TEXT).
 
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Mutex, PoisonError};
 
 use communico::Event;
-use console::{measure_text_width, truncate_str};
 use indicatif::ProgressBar;
+use jiff::civil::Date;
 use serde_json::{Map, Value};
 
 use crate::cli::Format;
 use crate::exit::Failure;
 use crate::ics::IcsWriter;
+use crate::tz::Zone;
 
 /// Where results go and how they look there.
 #[derive(Debug, Clone, Copy)]
@@ -144,6 +149,37 @@ const EVENT_CSV_COLUMNS: &[&str] = &[
     "eventLastUpdated",
 ];
 
+/// How CSV cells that a spreadsheet would run as formulas are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CsvCells {
+    /// A cell starting with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` (OWASP,
+    /// "CSV Injection"), so spreadsheets show it as text instead of running it.
+    Neutralised,
+    /// Values as the API sent them (`--csv-raw`).
+    Raw,
+}
+
+/// What the event formats need besides the events.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EventOutput<'a> {
+    /// Where the output goes and how wide it is.
+    pub(crate) term: Terminal,
+    /// The optional members asked for (CSV columns).
+    pub(crate) fields: &'a [String],
+    /// The API's host, for iCalendar UIDs.
+    pub(crate) uid_domain: &'a str,
+    /// How CSV writes formula-like cells.
+    pub(crate) csv: CsvCells,
+    /// The library's zone, if known: iCalendar `TZID`s and `VTIMEZONE`.
+    pub(crate) zone: Option<&'a Zone>,
+    /// The days asked for (first, last), which the `VTIMEZONE` covers.
+    pub(crate) days: (Date, Date),
+}
+
+/// Rows of the event table laid out together: enough for a month of a busy library at
+/// once, while a year streams in blocks of this size instead of being held whole.
+const TABLE_BLOCK_ROWS: usize = 2000;
+
 /// Writes events in one format, one at a time.
 pub(crate) enum EventWriter<W: Write> {
     /// `[`, then one event a line, then `]`.
@@ -154,23 +190,22 @@ pub(crate) enum EventWriter<W: Write> {
     Csv {
         out: Box<csv::Writer<W>>,
         columns: Vec<String>,
+        cells: CsvCells,
     },
-    /// Fixed-width columns.
-    Table { out: W, layout: TableLayout },
+    /// Columns laid out by content (see [`TABLE_BLOCK_ROWS`]).
+    Table {
+        out: W,
+        term: Terminal,
+        rows: Vec<Vec<String>>,
+        blocks: u64,
+    },
     /// One VCALENDAR.
     Ics(IcsWriter<W>),
 }
 
 impl<W: Write> EventWriter<W> {
-    /// Starts the output (header, opening bracket). `fields` are the optional members
-    /// asked for (CSV columns); `uid_domain` the API's host (iCalendar UIDs).
-    pub(crate) fn begin(
-        format: Format,
-        mut out: W,
-        term: Terminal,
-        fields: &[String],
-        uid_domain: &str,
-    ) -> io::Result<Self> {
+    /// Starts the output (header, opening bracket).
+    pub(crate) fn begin(format: Format, mut out: W, options: EventOutput<'_>) -> io::Result<Self> {
         Ok(match format {
             Format::Json => {
                 out.write_all(b"[")?;
@@ -180,28 +215,33 @@ impl<W: Write> EventWriter<W> {
             Format::Csv => {
                 let mut columns: Vec<String> =
                     EVENT_CSV_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
-                for f in fields {
+                for f in options.fields {
                     if !columns.contains(f) {
                         columns.push(f.clone());
                     }
                 }
-                let mut out = csv::Writer::from_writer(out);
-                out.write_record(&columns).map_err(csv_io)?;
+                let mut out = csv_writer(out);
+                out.write_record(columns.iter().map(|c| csv_cell(c, options.csv)))
+                    .map_err(csv_io)?;
                 EventWriter::Csv {
                     out: Box::new(out),
                     columns,
+                    cells: options.csv,
                 }
             }
-            Format::Table => {
-                let layout = TableLayout::for_width(term.width);
-                writeln!(out, "{}", term.header(&layout.header()))?;
-                EventWriter::Table { out, layout }
-            }
+            Format::Table => EventWriter::Table {
+                out,
+                term: options.term,
+                rows: Vec::new(),
+                blocks: 0,
+            },
             Format::Ics => EventWriter::Ics(IcsWriter::begin(
                 out,
-                uid_domain,
+                options.uid_domain,
                 jiff::Timestamp::now(),
                 "Communico events",
+                options.zone,
+                options.days,
             )?),
         })
     }
@@ -212,21 +252,38 @@ impl<W: Write> EventWriter<W> {
             EventWriter::Json { out, first } => {
                 out.write_all(if *first { b"\n" } else { b",\n" })?;
                 *first = false;
-                serde_json::to_writer(&mut *out, event).map_err(json_io)
+                write_json(out, event, false)
             }
             EventWriter::Ndjson { out } => {
-                serde_json::to_writer(&mut *out, event).map_err(json_io)?;
+                write_json(out, event, false)?;
                 out.write_all(b"\n")
             }
-            EventWriter::Csv { out, columns } => {
+            EventWriter::Csv {
+                out,
+                columns,
+                cells,
+            } => {
                 let value = serde_json::to_value(event).map_err(json_io)?;
                 let object = value.as_object();
-                let row = columns
-                    .iter()
-                    .map(|c| object.and_then(|o| o.get(c)).map_or_else(String::new, cell));
+                let row = columns.iter().map(|c| {
+                    let text = object.and_then(|o| o.get(c)).map_or_else(String::new, cell);
+                    csv_cell(&text, *cells)
+                });
                 out.write_record(row).map_err(csv_io)
             }
-            EventWriter::Table { out, layout } => writeln!(out, "{}", layout.row(event)),
+            EventWriter::Table {
+                out,
+                term,
+                rows,
+                blocks,
+            } => {
+                rows.push(event_row(event));
+                if rows.len() >= TABLE_BLOCK_ROWS {
+                    write_event_table(out, *term, rows)?;
+                    *blocks += 1;
+                }
+                Ok(())
+            }
             EventWriter::Ics(w) => w.event(event),
         }
     }
@@ -242,15 +299,28 @@ impl<W: Write> EventWriter<W> {
         }
     }
 
-    /// Ends the output and hands back the writer, flushed, with how many events could
-    /// not be written (iCalendar needs a start).
+    /// Ends the output (the closing `]`, `END:VCALENDAR`, the last table rows) and hands
+    /// back the writer, flushed, with how many events could not be written (iCalendar
+    /// needs a start).
     pub(crate) fn finish(self) -> io::Result<(W, u64)> {
         let (mut out, skipped) = match self {
             EventWriter::Json { mut out, first } => {
                 out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
                 (out, 0)
             }
-            EventWriter::Ndjson { out } | EventWriter::Table { out, .. } => (out, 0),
+            EventWriter::Ndjson { out } => (out, 0),
+            EventWriter::Table {
+                mut out,
+                term,
+                mut rows,
+                blocks,
+            } => {
+                // An empty listing still shows its header; a last block only if it has rows.
+                if !rows.is_empty() || blocks == 0 {
+                    write_event_table(&mut out, term, &mut rows)?;
+                }
+                (out, 0)
+            }
             EventWriter::Csv { out, .. } => {
                 let out = out
                     .into_inner()
@@ -259,6 +329,12 @@ impl<W: Write> EventWriter<W> {
             }
             EventWriter::Ics(w) => {
                 let skipped = w.skipped();
+                if w.repeated() > 0 {
+                    tracing::debug!(
+                        repeated = w.repeated(),
+                        "event ids seen twice, written once"
+                    );
+                }
                 (w.finish()?, skipped)
             }
         };
@@ -267,101 +343,162 @@ impl<W: Write> EventWriter<W> {
     }
 }
 
-/// The event table's columns, sized once.
-pub(crate) struct TableLayout {
-    location: usize,
-    /// `None`: no limit (stdout is not a terminal).
-    title: Option<usize>,
+/// The event table's header.
+const EVENT_COLUMNS: [&str; 5] = ["ID", "START", "END", "LOCATION", "TITLE"];
+
+/// The columns that are never wrapped or cut: id, start and end.
+const EVENT_WHOLE_COLUMNS: &[usize] = &[0, 1, 2];
+
+/// One event as table cells: `2026-12-01 09:30`, then `10:30` (or a date and time when
+/// the event ends another day); the place is `branch / room`.
+fn event_row(event: &Event) -> Vec<String> {
+    let id = event.event_id.map(|i| i.to_string()).unwrap_or_default();
+    let start = event.event_start.map(short_datetime).unwrap_or_default();
+    let end = match (event.event_start, event.event_end) {
+        (Some(s), Some(e)) if s.date() == e.date() => e.strftime("%H:%M").to_string(),
+        (_, Some(e)) => short_datetime(e),
+        _ => String::new(),
+    };
+    let place = match (event.location_name.as_deref(), event.room_name.as_deref()) {
+        (Some(l), Some(r)) if !r.is_empty() => format!("{l} / {r}"),
+        (Some(l), _) => l.to_owned(),
+        (None, Some(r)) => r.to_owned(),
+        (None, None) => String::new(),
+    };
+    let mut title = event.title.clone().unwrap_or_default();
+    if event.is_canceled() {
+        title.insert_str(0, "[canceled] ");
+    } else if event.is_rescheduled() {
+        title.insert_str(0, "[rescheduled] ");
+    }
+    [id, start, end, place, title]
+        .iter()
+        .map(|c| sanitize(c))
+        .collect()
 }
 
-/// `2026-12-01 09:30`, then `10:30` (or a date when the event ends another day).
-const WHEN_WIDTH: usize = 16;
-const UNTIL_WIDTH: usize = 16;
-const ID_WIDTH: usize = 9;
+/// Writes the rows held so far as one table, and forgets them.
+fn write_event_table<W: Write>(
+    out: &mut W,
+    term: Terminal,
+    rows: &mut Vec<Vec<String>>,
+) -> io::Result<()> {
+    let header: Vec<String> = EVENT_COLUMNS.iter().map(|c| (*c).to_owned()).collect();
+    let text = render_table(term, &header, std::mem::take(rows), EVENT_WHOLE_COLUMNS);
+    out.write_all(text.as_bytes())
+}
 
-impl TableLayout {
-    fn for_width(width: Option<usize>) -> Self {
-        match width {
-            None => Self {
-                location: 20,
-                title: None,
-            },
-            Some(width) => {
-                let fixed = WHEN_WIDTH + UNTIL_WIDTH + ID_WIDTH + 4 * 2;
-                let rest = width.saturating_sub(fixed).max(20);
-                let location = (rest / 3).clamp(8, 22);
-                Self {
-                    location,
-                    title: Some(rest.saturating_sub(location + 2).max(10)),
-                }
-            }
+/// Lays out a table with comfy-table: on a terminal, as wide as the terminal allows,
+/// each column as wide as its content needs, long cells wrapped at word boundaries
+/// (never cut); the `whole` columns are never wrapped. Off a terminal, nothing wraps.
+/// Cells must already be free of control characters ([`sanitize`]).
+fn render_table(
+    term: Terminal,
+    header: &[String],
+    rows: Vec<Vec<String>>,
+    whole: &[usize],
+) -> String {
+    use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    table.set_header(header.to_vec());
+    match term.width {
+        Some(width) => {
+            table.set_content_arrangement(ContentArrangement::Dynamic);
+            table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+        }
+        None => {
+            table.set_content_arrangement(ContentArrangement::Disabled);
         }
     }
-
-    fn header(&self) -> String {
-        self.line("ID", "START", "END", "LOCATION", "TITLE")
-    }
-
-    fn row(&self, event: &Event) -> String {
-        let id = event.event_id.map(|i| i.to_string()).unwrap_or_default();
-        let start = event.event_start.map(short_datetime).unwrap_or_default();
-        let end = match (event.event_start, event.event_end) {
-            (Some(s), Some(e)) if s.date() == e.date() => e.strftime("%H:%M").to_string(),
-            (_, Some(e)) => short_datetime(e),
-            _ => String::new(),
-        };
-        let place = match (event.location_name.as_deref(), event.room_name.as_deref()) {
-            (Some(l), Some(r)) if !r.is_empty() => format!("{l} / {r}"),
-            (Some(l), _) => l.to_owned(),
-            (None, Some(r)) => r.to_owned(),
-            (None, None) => String::new(),
-        };
-        let mut title = event.title.clone().unwrap_or_default();
-        if event.is_canceled() {
-            title.insert_str(0, "[canceled] ");
-        } else if event.is_rescheduled() {
-            title.insert_str(0, "[rescheduled] ");
+    table.add_rows(rows);
+    let last = header.len().saturating_sub(1);
+    for (i, column) in table.column_iter_mut().enumerate() {
+        // Two spaces between columns, none at the edges.
+        let left = u16::from(i > 0);
+        let right = u16::from(i < last);
+        column.set_padding((left, right));
+        if whole.contains(&i) {
+            column.set_constraint(ColumnConstraint::ContentWidth);
         }
-        self.line(&id, &start, &end, &place, &title)
     }
-
-    fn line(&self, id: &str, start: &str, end: &str, place: &str, title: &str) -> String {
-        let (id, place, title) = (sanitize(id), sanitize(place), sanitize(title));
-        let title = match self.title {
-            Some(w) => truncate_str(&title, w, "…").into_owned(),
-            None => title,
-        };
-        format!(
-            "{}  {}  {}  {}  {}",
-            pad(&id, ID_WIDTH),
-            pad(start, WHEN_WIDTH),
-            pad(end, UNTIL_WIDTH),
-            pad(&truncate_str(&place, self.location, "…"), self.location),
-            title
-        )
-        .trim_end()
-        .to_owned()
+    let mut text = String::new();
+    for (n, line) in table.lines().enumerate() {
+        let line = line.trim_end();
+        if n == 0 {
+            text.push_str(&term.header(line));
+        } else {
+            text.push_str(line);
+        }
+        text.push('\n');
     }
+    text
 }
 
 /// Server text made safe for a terminal: every control character (newlines, tabs, and
-/// ESC, which starts the sequences that recolour or rewrite the screen) becomes a space.
+/// ESC, which starts the sequences that recolour or rewrite the screen, and the C1
+/// controls such as CSI, U+009B) becomes a space.
 pub(crate) fn sanitize(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
 }
 
-fn short_datetime(t: jiff::civil::DateTime) -> String {
-    t.strftime("%Y-%m-%d %H:%M").to_string()
+/// A CSV cell: line breaks and tabs kept (they are data, and quoted by the writer),
+/// every other control character, which a terminal would act on (`ESC`, `BEL`, a lone
+/// CR, C1 controls), replaced by U+FFFD so the loss shows; then, unless raw, a `'` before
+/// a leading `=`, `+`, `-`, `@`, tab or CR (OWASP, "CSV Injection").
+pub(crate) fn csv_cell(text: &str, cells: CsvCells) -> String {
+    let mut clean = String::with_capacity(text.len() + 1);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\t' | '\n' => clean.push(c),
+            // CRLF is one line break.
+            '\r' if chars.peek() == Some(&'\n') => {}
+            c if c.is_control() => clean.push('\u{FFFD}'),
+            c => clean.push(c),
+        }
+    }
+    if cells == CsvCells::Neutralised && clean.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        clean.insert(0, '\'');
+    }
+    clean
 }
 
-/// Pads to `width` display columns (names may hold wide or combining characters).
-fn pad(text: &str, width: usize) -> String {
-    let used = measure_text_width(text);
-    let mut out = text.to_owned();
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
+/// A CSV writer with RFC 4180 line ends (CRLF).
+fn csv_writer<W: Write>(out: W) -> csv::Writer<W> {
+    csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(out)
+}
+
+/// Writes `value` as JSON with DEL and the C1 controls (U+007F-U+009F) escaped as
+/// `\u00XX` too: serde_json escapes only U+0000-U+001F, and a terminal acts on C1
+/// controls (U+009B is CSI). The escape is lossless: they can occur only inside strings.
+pub(crate) fn write_json<W: Write + ?Sized, T: serde::Serialize + ?Sized>(
+    out: &mut W,
+    value: &T,
+    pretty: bool,
+) -> io::Result<()> {
+    let text = if pretty {
+        serde_json::to_string_pretty(value)
+    } else {
+        serde_json::to_string(value)
+    }
+    .map_err(json_io)?;
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(|c: char| ('\u{7f}'..='\u{9f}').contains(&c)) {
+        out.write_all(&rest.as_bytes()[..at])?;
+        let c = rest[at..].chars().next().unwrap_or('\u{7f}');
+        write!(out, "\\u{:04x}", u32::from(c))?;
+        rest = &rest[at + c.len_utf8()..];
+    }
+    out.write_all(rest.as_bytes())
+}
+
+fn short_datetime(t: jiff::civil::DateTime) -> String {
+    t.strftime("%Y-%m-%d %H:%M").to_string()
 }
 
 /// A JSON value as one CSV or table cell: strings as they are, lists joined by `; `,
@@ -389,25 +526,27 @@ pub(crate) fn write_records<W: Write>(
     format: Format,
     mut out: W,
     term: Terminal,
+    cells: CsvCells,
     records: &[Value],
 ) -> Result<(), Failure> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, records).map_err(json_io)?;
+            write_json(&mut out, records, true)?;
             out.write_all(b"\n")?;
         }
         Format::Ndjson => {
             for record in records {
-                serde_json::to_writer(&mut out, record).map_err(json_io)?;
+                write_json(&mut out, record, false)?;
                 out.write_all(b"\n")?;
             }
         }
         Format::Csv => {
             let columns = columns_of(records);
-            let mut w = csv::Writer::from_writer(&mut out);
-            w.write_record(&columns).map_err(csv_io)?;
+            let mut w = csv_writer(&mut out);
+            w.write_record(columns.iter().map(|c| csv_cell(c, cells)))
+                .map_err(csv_io)?;
             for record in records {
-                w.write_record(columns.iter().map(|c| member(record, c)))
+                w.write_record(columns.iter().map(|c| csv_cell(&member(record, c), cells)))
                     .map_err(csv_io)?;
             }
             w.flush()?;
@@ -455,8 +594,7 @@ fn columns_of(records: &[Value]) -> Vec<String> {
     columns
 }
 
-/// A table of whole records: columns as wide as their widest cell, the widest shrunk
-/// until the table fits the terminal.
+/// A table of whole records, a column per member (see [`render_table`]).
 fn write_table<W: Write>(out: &mut W, term: Terminal, records: &[Value]) -> io::Result<()> {
     let columns = columns_of(records);
     if columns.is_empty() {
@@ -466,61 +604,37 @@ fn write_table<W: Write>(out: &mut W, term: Terminal, records: &[Value]) -> io::
         .iter()
         .map(|r| columns.iter().map(|c| sanitize(&member(r, c))).collect())
         .collect();
-    let columns: Vec<String> = columns.iter().map(|c| sanitize(c)).collect();
-    let mut widths: Vec<usize> = columns.iter().map(|c| measure_text_width(c)).collect();
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(measure_text_width(cell));
-        }
-    }
-    if let Some(limit) = term.width {
-        let gaps = 2 * (columns.len() - 1);
-        while widths.iter().sum::<usize>() + gaps > limit {
-            let Some((i, widest)) = widths.iter().copied().enumerate().max_by_key(|(_, w)| *w)
-            else {
-                break;
-            };
-            if widest <= 6 {
-                break;
-            }
-            widths[i] = widest - 1;
-        }
-    }
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| pad(&truncate_str(c, *w, "…"), *w))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    writeln!(out, "{}", term.header(&line(&columns)))?;
-    for row in &rows {
-        writeln!(out, "{}", line(row))?;
-    }
-    Ok(())
+    let header: Vec<String> = columns.iter().map(|c| sanitize(c)).collect();
+    out.write_all(render_table(term, &header, rows, &[]).as_bytes())
 }
 
-/// One record, for people: a `member: value` line per member.
+/// One record, for people: a `member  value` line per member, long values wrapped to
+/// the terminal.
 pub(crate) fn write_vertical<W: Write>(
     out: &mut W,
     term: Terminal,
     record: &Map<String, Value>,
 ) -> io::Result<()> {
-    let width = record
-        .keys()
-        .map(|k| measure_text_width(&sanitize(k)))
-        .max()
-        .unwrap_or(0);
+    use comfy_table::{ColumnConstraint, ContentArrangement, Table, presets};
+    let mut table = Table::new();
+    table.load_style(presets::NOTHING);
+    if let Some(width) = term.width {
+        table.set_content_arrangement(ContentArrangement::Dynamic);
+        table.set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    }
     for (key, value) in record {
-        let text = sanitize(&cell(value));
-        let text = match term.width {
-            Some(w) => truncate_str(&text, w.saturating_sub(width + 2).max(10), "…").into_owned(),
-            None => text,
-        };
-        writeln!(out, "{}  {text}", term.header(&pad(&sanitize(key), width)))?;
+        table.add_row(vec![sanitize(key), sanitize(&cell(value))]);
+    }
+    for (i, column) in table.column_iter_mut().enumerate() {
+        if i == 0 {
+            column.set_padding((0, 1));
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        } else {
+            column.set_padding((1, 0));
+        }
+    }
+    for line in table.lines() {
+        writeln!(out, "{}", line.trim_end())?;
     }
     out.flush()
 }
@@ -548,17 +662,41 @@ mod tests {
         serde_json::from_value(v).unwrap()
     }
 
-    fn written(format: Format, events: &[Event], fields: &[String]) -> String {
-        let term = Terminal {
-            width: None,
-            color: false,
-        };
-        let mut w = EventWriter::begin(format, Vec::new(), term, fields, "x.example").unwrap();
+    fn options(width: Option<usize>) -> EventOutput<'static> {
+        EventOutput {
+            term: Terminal {
+                width,
+                color: false,
+            },
+            fields: &[],
+            uid_domain: "x.example",
+            csv: CsvCells::Neutralised,
+            zone: None,
+            days: (
+                jiff::civil::date(2026, 12, 1),
+                jiff::civil::date(2026, 12, 31),
+            ),
+        }
+    }
+
+    fn written_with(format: Format, events: &[Event], options: EventOutput<'_>) -> String {
+        let mut w = EventWriter::begin(format, Vec::new(), options).unwrap();
         for e in events {
             w.event(e).unwrap();
         }
         let (bytes, _) = w.finish().unwrap();
         String::from_utf8(bytes).unwrap()
+    }
+
+    fn written(format: Format, events: &[Event], fields: &[String]) -> String {
+        written_with(
+            format,
+            events,
+            EventOutput {
+                fields,
+                ..options(None)
+            },
+        )
     }
 
     #[test]
@@ -589,6 +727,25 @@ mod tests {
     }
 
     #[test]
+    fn json_escapes_every_control_character_losslessly() {
+        let title = "a\u{1b}]0;x\u{7}b\u{9b}2Jc\u{7f}d é";
+        let events = [event(json!({"eventId": 1, "title": title}))];
+        for format in [Format::Json, Format::Ndjson] {
+            let text = written(format, &events, &[]);
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "{text:?}"
+            );
+            let back: Value = if format == Format::Json {
+                serde_json::from_str::<Value>(&text).unwrap()[0].clone()
+            } else {
+                serde_json::from_str(text.trim_end()).unwrap()
+            };
+            assert_eq!(back["title"], title);
+        }
+    }
+
+    #[test]
     fn csv_has_the_default_columns_then_the_fields_asked_for() {
         let events = [event(json!({
             "eventId": 7, "title": "Knit, purl \"and\" chat", "ages": ["Adults (18+)", "Teens (11-17)"],
@@ -605,29 +762,98 @@ mod tests {
     }
 
     #[test]
-    fn table_rows_mark_canceled_events_and_fit_the_width() {
-        let layout = TableLayout::for_width(Some(80));
-        let row = layout.row(&event(json!({
-            "eventId": 5, "title": "A very long title that will not fit in the space left for it at all",
-            "eventStart": "2026-12-01 09:00:00", "eventEnd": "2026-12-01 10:00:00",
-            "locationName": "Main", "modified": "canceled"
-        })));
-        assert!(measure_text_width(&row) <= 80, "{row}");
+    fn csv_lines_end_in_crlf() {
+        let events = [event(json!({"eventId": 7, "title": "two\nlines"}))];
+        let text = written(Format::Csv, &events, &[]);
+        // Two records, each ending in CRLF; the line break inside the quoted title stays.
+        assert!(text.ends_with("\r\n"));
+        assert_eq!(text.matches("\r\n").count(), 2, "{text:?}");
+        assert!(text.contains("\"two\nlines\""), "{text:?}");
+    }
+
+    #[test]
+    fn csv_cells_are_neutralised_per_owasp_unless_raw() {
+        let cases = [
+            (
+                "=HYPERLINK(\"x\")",
+                "'=HYPERLINK(\"x\")",
+                "=HYPERLINK(\"x\")",
+            ),
+            ("+1", "'+1", "+1"),
+            ("-2+3", "'-2+3", "-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)", "@SUM(A1)"),
+            ("\tcmd", "'\tcmd", "\tcmd"),
+            ("Storytime", "Storytime", "Storytime"),
+            (
+                "a\u{1b}]0;t\u{7}b",
+                "a\u{fffd}]0;t\u{fffd}b",
+                "a\u{fffd}]0;t\u{fffd}b",
+            ),
+            ("x\u{1b}[2J", "x\u{fffd}[2J", "x\u{fffd}[2J"),
+            ("cr\rlf\r\nend", "cr\u{fffd}lf\nend", "cr\u{fffd}lf\nend"),
+        ];
+        for (input, neutralised, raw) in cases {
+            assert_eq!(
+                csv_cell(input, CsvCells::Neutralised),
+                neutralised,
+                "{input:?}"
+            );
+            assert_eq!(csv_cell(input, CsvCells::Raw), raw, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn the_event_table_wraps_titles_and_never_cuts_times() {
+        let long = "Bus Trip to the Art Museum with a guided tour of the new wing and lunch";
+        let events = [event(json!({
+            "eventId": 5, "title": long,
+            "eventStart": "2026-12-01 09:00:00", "eventEnd": "2026-12-01 19:45:00",
+            "locationName": "West Toledo", "roomName": "Meeting Room A", "modified": "canceled"
+        }))];
+        let text = written_with(Format::Table, &events, options(Some(80)));
+        let lines: Vec<&str> = text.lines().collect();
         assert!(
-            row.contains("[canceled]") && row.contains("2026-12-01 09:00") && row.contains("10:00")
+            lines.iter().all(|l| console::measure_text_width(l) <= 80),
+            "{text}"
         );
+        assert!(lines.len() > 2, "the title wraps: {text}");
+        assert!(
+            lines[1].contains("2026-12-01 09:00") && lines[1].contains("19:45"),
+            "{text}"
+        );
+        // Every word of the title and the place is there: wrapped, not cut.
+        let words: Vec<&str> = lines.iter().flat_map(|l| l.split_whitespace()).collect();
+        for word in long
+            .split_whitespace()
+            .chain(["West", "Toledo", "Meeting", "[canceled]"])
+        {
+            assert!(words.contains(&word), "{word} missing in\n{text}");
+        }
+        assert!(!text.contains('…'));
+        // Off a terminal, one line a row.
+        let text = written_with(Format::Table, &events, options(None));
+        assert_eq!(text.lines().count(), 2, "{text}");
+        assert!(text.lines().nth(1).unwrap().ends_with(long));
+    }
+
+    #[test]
+    fn an_empty_event_table_is_its_header() {
+        let text = written_with(Format::Table, &[], options(Some(80)));
+        assert_eq!(text.lines().count(), 1);
+        assert!(text.starts_with("ID"));
     }
 
     #[test]
     fn control_characters_in_server_text_become_spaces() {
-        let title = "Red \x1b[31malert\nsecond line";
+        let title = "Red \x1b[31malert\nsecond line\u{9b}2J";
         let no_control = |text: &str| !text.chars().any(char::is_control);
-        assert_eq!(sanitize(title), "Red  [31malert second line");
+        assert_eq!(sanitize(title), "Red  [31malert second line 2J");
         for width in [None, Some(80)] {
-            let row = TableLayout::for_width(width).row(&event(json!({
+            let events = [event(json!({
                 "eventId": 5, "title": title, "locationName": "Main\x1b[2J"
-            })));
-            assert!(no_control(&row), "{row:?}");
+            }))];
+            let text = written_with(Format::Table, &events, options(width));
+            assert!(text.lines().all(no_control), "{text:?}");
         }
         let term = Terminal {
             width: None,
