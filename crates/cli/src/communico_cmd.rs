@@ -462,17 +462,24 @@ async fn events(
     drop(progress);
     tracing::debug!(written, hidden, "events written");
     let Some(stop) = stopped else {
-        let (_, skipped) = finished?;
-        if skipped > 0 {
+        let (_, left_out) = finished?;
+        if left_out.no_start > 0 {
             eprintln!(
-                "attend: {skipped} event(s) without a start time were left out of the calendar."
+                "attend: {} event(s) without a start time were left out of the calendar.",
+                left_out.no_start
             );
+        }
+        if left_out.repeated > 0 {
+            tracing::debug!(left_out.repeated, "event ids seen twice, written once");
         }
         return Ok(());
     };
-    let closed = match &finished {
-        Ok(_) => "the output was closed and is valid as far as it goes".to_owned(),
-        Err(e) => format!("the output could not be closed: {e}"),
+    let (written, closed) = match &finished {
+        Ok((_, left_out)) => (
+            written.saturating_sub(left_out.total()),
+            "the output was closed and is valid as far as it goes".to_owned(),
+        ),
+        Err(e) => (written, format!("the output could not be closed: {e}")),
     };
     match stop {
         Stop::Interrupted => {

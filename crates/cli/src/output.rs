@@ -301,14 +301,14 @@ impl<W: Write> EventWriter<W> {
 
     /// Ends the output (the closing `]`, `END:VCALENDAR`, the last table rows) and hands
     /// back the writer, flushed, with how many events could not be written (iCalendar
-    /// needs a start).
-    pub(crate) fn finish(self) -> io::Result<(W, u64)> {
-        let (mut out, skipped) = match self {
+    /// needs a start) and how many were left out as repeats (iCalendar writes an id once).
+    pub(crate) fn finish(self) -> io::Result<(W, LeftOut)> {
+        let (mut out, left_out) = match self {
             EventWriter::Json { mut out, first } => {
                 out.write_all(if first { b"]\n" } else { b"\n]\n" })?;
-                (out, 0)
+                (out, LeftOut::default())
             }
-            EventWriter::Ndjson { out } => (out, 0),
+            EventWriter::Ndjson { out } => (out, LeftOut::default()),
             EventWriter::Table {
                 mut out,
                 term,
@@ -319,27 +319,40 @@ impl<W: Write> EventWriter<W> {
                 if !rows.is_empty() || blocks == 0 {
                     write_event_table(&mut out, term, &mut rows)?;
                 }
-                (out, 0)
+                (out, LeftOut::default())
             }
             EventWriter::Csv { out, .. } => {
                 let out = out
                     .into_inner()
                     .map_err(|e| io::Error::new(e.error().kind(), e.error().to_string()))?;
-                (out, 0)
+                (out, LeftOut::default())
             }
             EventWriter::Ics(w) => {
-                let skipped = w.skipped();
-                if w.repeated() > 0 {
-                    tracing::debug!(
-                        repeated = w.repeated(),
-                        "event ids seen twice, written once"
-                    );
-                }
-                (w.finish()?, skipped)
+                let left_out = LeftOut {
+                    no_start: w.skipped(),
+                    repeated: w.repeated(),
+                };
+                (w.finish()?, left_out)
             }
         };
         out.flush()?;
-        Ok((out, skipped))
+        Ok((out, left_out))
+    }
+}
+
+/// Events a format could not or need not write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct LeftOut {
+    /// Without a start (iCalendar needs one).
+    pub(crate) no_start: u64,
+    /// An id already written (iCalendar writes each once).
+    pub(crate) repeated: u64,
+}
+
+impl LeftOut {
+    /// How many in all.
+    pub(crate) fn total(self) -> u64 {
+        self.no_start.saturating_add(self.repeated)
     }
 }
 

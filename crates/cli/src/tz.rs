@@ -110,6 +110,14 @@ mod tests {
     }
 
     #[test]
+    fn the_tz_database_is_bundled_for_machines_without_one() {
+        // The copy jiff falls back on when neither TZDIR nor /usr/share/zoneinfo holds one.
+        let bundled = jiff::tz::TimeZoneDatabase::bundled();
+        assert!(!bundled.is_definitively_empty());
+        assert!(bundled.get("America/Chicago").is_ok());
+    }
+
+    #[test]
     fn dates_differ_across_the_date_line() {
         // UTC+14 and UTC-11 are 25 hours apart: never on the same date.
         let east = Zone::named("Pacific/Kiritimati").unwrap().today();
