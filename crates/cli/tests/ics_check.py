@@ -55,8 +55,15 @@ def main():
             for name in ("DTSTART", "TZOFFSETFROM", "TZOFFSETTO"):
                 if name not in observance:
                     problems.append(f"VTIMEZONE {tzid}: an observance lacks {name}")
+        # Built from the VTIMEZONE itself, never looked up by name.
         zones[tzid] = vtimezone.to_tz(lookup_tzid=False)
-    for tzid in calendar.get_used_tzids():
+    used = set()
+    for component in calendar.walk():
+        for prop in component.property_items(recursive=False):
+            tzid = getattr(prop[1], "params", {}).get("TZID")
+            if tzid is not None:
+                used.add(str(tzid))
+    for tzid in sorted(used):
         if tzid not in zones:
             problems.append(f"TZID {tzid} is used but has no VTIMEZONE")
 
