@@ -127,3 +127,9 @@ fn the_two_transports_share_no_code() {
     assert_free_of("http-reqwest", &[], &["http-hyper"]);
     assert_free_of("http-hyper", &[], &["http-reqwest"]);
 }
+
+#[test]
+fn the_cli_tables_bring_no_terminal_backend() {
+    // comfy-table without default features: the width comes from `console`.
+    assert_free_of("attend", &[], &["crossterm"]);
+}

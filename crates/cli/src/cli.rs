@@ -116,7 +116,7 @@ pub(crate) enum CommunicoCommand {
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// Columns that fit the terminal, for people.
+    /// Columns as wide as their content within the terminal; long text wraps. For people.
     Table,
     /// One JSON array, every member the API sent, under the API's names.
     Json,

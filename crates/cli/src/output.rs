@@ -647,7 +647,15 @@ pub(crate) fn write_vertical<W: Write>(
         }
     }
     for line in table.lines() {
-        writeln!(out, "{}", line.trim_end())?;
+        let line = line.trim_end();
+        // The member name in bold: it is the first cell, up to the padding after it
+        // (names are the API's, without spaces); a wrapped value's line has none.
+        match line.split_once(' ') {
+            Some((name, value)) if term.color && !name.is_empty() => {
+                writeln!(out, "{} {value}", term.header(name))?;
+            }
+            _ => writeln!(out, "{line}")?,
+        }
     }
     out.flush()
 }
