@@ -9,6 +9,7 @@ use communico::{
 };
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jiff::civil::Date;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -23,7 +24,6 @@ use crate::output::{
     write_vertical,
 };
 use crate::tz::{self, Zone};
-use jiff::civil::Date;
 
 /// Where the client points and with which credentials.
 struct Target {
@@ -60,8 +60,14 @@ pub(crate) async fn run(
     for warning in unknown {
         eprintln!("attend: warning: {warning}");
     }
-    // The library's zone: what today is, and what ics output names.
-    let zone = Zone::resolve(args.tz.as_deref())?;
+    // The library's zone: what today is, and what ics output names. Asked for only by
+    // the commands that use it, so a bad ATTEND_TZ does not stop `types`.
+    let zone = match &args.command {
+        CommunicoCommand::Events(_)
+        | CommunicoCommand::Event(_)
+        | CommunicoCommand::Reservations(_) => Zone::resolve(args.tz.as_deref())?,
+        _ => None,
+    };
     let today = tz::today_in(zone.as_ref());
     let days = match &args.command {
         CommunicoCommand::Events(e) => {
