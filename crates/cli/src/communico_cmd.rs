@@ -337,8 +337,14 @@ fn unknown_statuses(statuses: &[String]) -> Vec<String> {
         .iter()
         .filter(|s| matches!(reservation_status(s), ReservationStatus::Other(_)))
         .map(|s| {
+            let closest = filters::closest(s, ["approved", "pending", "declined"]);
+            let hint = if closest.is_empty() {
+                String::new()
+            } else {
+                format!(" (did you mean {}?)", filters::quoted_list(&closest))
+            };
             format!(
-                "--status `{s}` is not approved, pending or declined; asking the API for it anyway"
+                "--status `{s}` is not approved, pending or declined{hint}; asking the API for it anyway"
             )
         })
         .collect()
@@ -621,6 +627,10 @@ mod tests {
         let statuses = unknown_statuses(&["Approved".into(), "pending".into(), "aproved".into()]);
         assert_eq!(statuses.len(), 1, "{statuses:?}");
         assert!(statuses[0].contains("`aproved`"));
+        assert!(
+            statuses[0].contains("did you mean `approved`?"),
+            "{statuses:?}"
+        );
     }
 
     #[test]
