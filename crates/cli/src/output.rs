@@ -503,6 +503,7 @@ pub(crate) fn write_json<W: Write + ?Sized, T: serde::Serialize + ?Sized>(
     let mut rest = text.as_str();
     while let Some(at) = rest.find(|c: char| ('\u{7f}'..='\u{9f}').contains(&c)) {
         out.write_all(&rest.as_bytes()[..at])?;
+        // `find` stopped at that character, so there is one; the default is never used.
         let c = rest[at..].chars().next().unwrap_or('\u{7f}');
         write!(out, "\\u{:04x}", u32::from(c))?;
         rest = &rest[at + c.len_utf8()..];
