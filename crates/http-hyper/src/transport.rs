@@ -56,30 +56,20 @@ pub struct HyperTransport {
     proxies: Proxies,
 }
 
-impl fmt::Debug for HyperTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HyperTransport")
-            .field("settings", &self.settings)
-            .field("user_agent", &self.user_agent)
-            .field("proxies", &self.proxies)
-            .finish_non_exhaustive()
-    }
-}
-
 impl HyperTransport {
+    /// A builder to choose settings, user agent and TLS roots.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::default()
+    }
+
     /// A transport with the default [`TransportSettings`], the platform's root
-    /// certificates and the default user agent.
+    /// certificates and the default user agent: `HyperTransport::builder().build()`.
     ///
     /// # Errors
     ///
     /// [`Error::TlsSetup`] when the platform has no usable root certificates.
     pub fn new() -> Result<Self, Error> {
         Self::builder().build()
-    }
-
-    /// A builder to choose settings, user agent and TLS roots.
-    pub fn builder() -> HyperTransportBuilder {
-        HyperTransportBuilder::default()
     }
 
     /// The settings requests fall back to when their [`RequestOptions`] leave a limit
@@ -162,6 +152,16 @@ impl HyperTransport {
         let (parts, body) = response.into_parts();
         let body = collect(label, &parts.headers, body, max_body_bytes).await?;
         Ok(http::Response::from_parts(parts, body))
+    }
+}
+
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransport")
+            .field("settings", &self.settings)
+            .field("user_agent", &self.user_agent)
+            .field("proxies", &self.proxies)
+            .finish_non_exhaustive()
     }
 }
 
