@@ -70,7 +70,13 @@ fn auth_core_has_no_http_tls_or_runtime() {
 
 #[test]
 fn nothing_builds_aws_lc_or_openssl() {
-    for package in ["http-common", "http-reqwest", "http-hyper", "attend", "xtask"] {
+    for package in [
+        "http-common",
+        "http-reqwest",
+        "http-hyper",
+        "attend",
+        "xtask",
+    ] {
         assert_free_of(
             package,
             &[],

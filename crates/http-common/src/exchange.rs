@@ -103,3 +103,113 @@ impl Exchange {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fmt;
+    use std::sync::{Arc, Mutex};
+
+    use tracing::field::{Field, Visit};
+    use tracing::span::{Attributes, Id, Record};
+    use tracing::{Event, Metadata, Subscriber};
+
+    use super::*;
+
+    /// A subscriber that keeps every event's fields as `name=value` text.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<String>>>);
+
+    impl Subscriber for Captured {
+        fn enabled(&self, _: &Metadata<'_>) -> bool {
+            true
+        }
+        fn new_span(&self, _: &Attributes<'_>) -> Id {
+            Id::from_u64(1)
+        }
+        fn record(&self, _: &Id, _: &Record<'_>) {}
+        fn record_follows_from(&self, _: &Id, _: &Id) {}
+        fn event(&self, event: &Event<'_>) {
+            struct Fields(String);
+            impl Visit for Fields {
+                fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+                    self.0.push_str(&format!("{}={value:?} ", field.name()));
+                }
+            }
+            let mut fields = Fields(format!("level={} ", event.metadata().level()));
+            event.record(&mut fields);
+            self.0.lock().unwrap().push(fields.0);
+        }
+        fn enter(&self, _: &Id) {}
+        fn exit(&self, _: &Id) {}
+    }
+
+    fn request() -> http::Request<()> {
+        http::Request::post("https://user:pa55word@api.example.test:8443/v1/events?key=s3cr3t-key")
+            .header("authorization", "Bearer t0ken-value")
+            .body(())
+            .unwrap()
+    }
+
+    /// The events `run` emits, with a Tokio runtime entered.
+    fn events_of(run: impl FnOnce()) -> Vec<String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let _entered = runtime.enter();
+        let captured = Captured::default();
+        tracing::subscriber::with_default(captured.clone(), run);
+        let events = captured.0.lock().unwrap().clone();
+        events
+    }
+
+    #[test]
+    fn each_exchange_logs_method_host_path_status_and_duration_but_no_secret() {
+        let request = request();
+        let label = RequestLabel::of(&request);
+        let events = events_of(|| {
+            let exchange = Exchange::begin(&request, &label, "test-transport").unwrap();
+            let response = http::Response::builder()
+                .status(201)
+                .body(bytes::Bytes::from_static(b"{}"))
+                .unwrap();
+            exchange.finish(Ok(response)).unwrap();
+            let exchange = Exchange::begin(&request, &label, "test-transport").unwrap();
+            let failed = label.timed_out(Duration::from_secs(1));
+            exchange.finish(Err(failed)).unwrap_err();
+        });
+        assert_eq!(events.len(), 2, "{events:?}");
+        let [response, failure] = [&events[0], &events[1]];
+        for expected in [
+            "level=DEBUG",
+            "method=POST",
+            "host=\"api.example.test\"",
+            "path=\"/v1/events\"",
+            "status=201",
+            "bytes=2",
+            "ms=",
+        ] {
+            assert!(response.contains(expected), "{expected} not in {response}");
+        }
+        assert!(failure.contains("error=timed out"), "{failure}");
+        assert!(failure.contains("path=\"/v1/events\""), "{failure}");
+        for event in &events {
+            for secret in ["s3cr3t-key", "t0ken-value", "pa55word", "key="] {
+                assert!(!event.contains(secret), "{secret} in {event}");
+            }
+        }
+    }
+
+    #[test]
+    fn outside_a_runtime_an_exchange_does_not_begin() {
+        let request = request();
+        let label = RequestLabel::origin_of(&request);
+        let err = Exchange::begin(&request, &label, "test-transport").unwrap_err();
+        assert_eq!(err.kind(), TransportErrorKind::Other);
+        assert!(!err.is_retryable());
+        assert_eq!(
+            err.to_string(),
+            "transport error: https://api.example.test:8443: \
+             test-transport must be used from within a Tokio runtime"
+        );
+    }
+}
