@@ -80,18 +80,18 @@ impl<'a> LimitedBody<'a> {
         if declared.is_some_and(|n| n > limit as u64) {
             return Err(label.body_too_large(limit));
         }
-        if declared != Some(0) {
-            if let Some(coding) = undecoded_coding(headers) {
-                return Err(label
-                    .error(
-                        TransportErrorKind::UnsupportedContentEncoding,
-                        format_args!(
-                            "the response body is in the content coding \"{coding}\", which \
-                             this client cannot decode (it decodes {DECODED_CODINGS})"
-                        ),
-                    )
-                    .with_retryable(false));
-            }
+        if declared != Some(0)
+            && let Some(coding) = undecoded_coding(headers)
+        {
+            return Err(label
+                .error(
+                    TransportErrorKind::UnsupportedContentEncoding,
+                    format_args!(
+                        "the response body is in the content coding \"{coding}\", which \
+                         this client cannot decode (it decodes {DECODED_CODINGS})"
+                    ),
+                )
+                .with_retryable(false));
         }
         let capacity = declared
             .and_then(|n| usize::try_from(n).ok())

@@ -158,8 +158,7 @@ mod tests {
         let _entered = runtime.enter();
         let captured = Captured::default();
         tracing::subscriber::with_default(captured.clone(), run);
-        let events = captured.0.lock().unwrap().clone();
-        events
+        captured.0.lock().unwrap().clone()
     }
 
     #[test]
