@@ -13,7 +13,11 @@
 //! - enforce a timeout on every request ([`RequestOptions::timeout`], else the
 //!   transport's own default);
 //! - refuse bodies over [`RequestOptions::max_body_bytes`] with
-//!   [`TransportErrorKind::BodyTooLarge`] instead of buffering them.
+//!   [`TransportErrorKind::BodyTooLarge`] instead of buffering them;
+//! - hand back the body with its content coding undone (RFC 9110 §8.4) when it decodes
+//!   one, counting the cap on the decoded size, and refuse a coding it cannot decode with
+//!   [`TransportErrorKind::UnsupportedContentEncoding`] rather than pass encoded bytes on
+//!   as the body.
 //!
 //! What HTTP backends share beyond this contract (the body cap, which failures a retry
 //! can help, proxies from the environment, how a request is named in messages) lives in
