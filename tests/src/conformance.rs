@@ -112,6 +112,12 @@ impl ServerState {
 /// | `/stall-body` | a head promising 100 bytes, 10 bytes, then silence |
 /// | `/truncated` | a head promising 100 bytes, 10 bytes, then closes |
 /// | `/garbage` | bytes that are not HTTP, then closes |
+/// | `/gzip/<n>`, `/br/<n>`, `/deflate/<n>` | 200, [`pattern`]`(n)` in that content coding |
+/// | `/gzip-chunked/<n>` | the same gzip body, chunked |
+/// | `/gzip-bomb` | 200, 50 MiB of zeros gzipped (about 50 KiB), chunked |
+/// | `/gzip-corrupt` | 200, `Content-Encoding: gzip` over bytes that are not gzip |
+/// | `/gzip-no-content` | 204 with `Content-Encoding: gzip` |
+/// | `/zstd`, `/x-foo` | 200 in that (undecodable) content coding |
 /// | anything else | 404 |
 pub struct TestServer {
     addr: SocketAddr,
@@ -377,8 +383,121 @@ async fn answer(
             stream.shutdown().await?;
             Ok(After::Close)
         }
+        (coding @ ("gzip" | "br" | "deflate"), Some(n)) => {
+            let body = encode(coding, &pattern(usize::try_from(n).unwrap_or(0)));
+            simple(
+                stream,
+                200,
+                &[("content-encoding", coding.to_owned())],
+                &body,
+            )
+            .await
+        }
+        ("gzip-chunked", Some(n)) => {
+            let body = encode("gzip", &pattern(usize::try_from(n).unwrap_or(0)));
+            chunked(stream, &[("content-encoding", "gzip".into())], &body, 100).await
+        }
+        ("gzip-bomb", None) => {
+            let bomb = gzip_bomb();
+            chunked(
+                stream,
+                &[("content-encoding", "gzip".into())],
+                &bomb,
+                8 * 1024,
+            )
+            .await
+        }
+        ("gzip-corrupt", None) => {
+            let coding = ("content-encoding", "gzip".to_owned());
+            simple(stream, 200, &[coding], b"this is not a gzip stream at all").await
+        }
+        ("gzip-no-content", None) => {
+            let coding = ("content-encoding", "gzip".to_owned());
+            stream.write_all(&head(204, &[coding])).await?;
+            Ok(After::KeepAlive)
+        }
+        (coding @ ("zstd" | "x-foo"), None) => {
+            let coding = ("content-encoding", coding.to_owned());
+            simple(
+                stream,
+                200,
+                &[coding],
+                b"\x28\xb5\x2f\xfd compressed somehow",
+            )
+            .await
+        }
         _ => simple(stream, 404, &[], b"not found").await,
     }
+}
+
+/// `body` sent with `Transfer-Encoding: chunked`, `chunk_size` bytes a chunk.
+async fn chunked(
+    stream: &mut TcpStream,
+    extra: &[(&str, String)],
+    body: &[u8],
+    chunk_size: usize,
+) -> std::io::Result<After> {
+    let mut headers = vec![("transfer-encoding", "chunked".to_owned())];
+    headers.extend(extra.iter().cloned());
+    stream.write_all(&head(200, &headers)).await?;
+    for chunk in body.chunks(chunk_size) {
+        write_chunk(stream, chunk).await?;
+    }
+    stream.write_all(b"0\r\n\r\n").await?;
+    Ok(After::KeepAlive)
+}
+
+/// `n` bytes of JSON-like text that compresses well but not trivially.
+pub fn pattern(n: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(n + 32);
+    let mut i = 0u32;
+    while out.len() < n {
+        out.extend_from_slice(
+            format!("{{\"eventId\":{i},\"title\":\"Event {}\"}},", i % 97).as_bytes(),
+        );
+        i += 1;
+    }
+    out.truncate(n);
+    out
+}
+
+/// `body` in the content coding `coding` (`gzip`, `br`, or `deflate`, which HTTP means
+/// as zlib: RFC 9110 §8.4.1.2).
+fn encode(coding: &str, body: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+
+    let compression = flate2::Compression::default();
+    let written = match coding {
+        "gzip" => {
+            let mut encoder = flate2::write::GzEncoder::new(Vec::new(), compression);
+            encoder.write_all(body).and_then(|()| encoder.finish())
+        }
+        "deflate" => {
+            let mut encoder = flate2::write::ZlibEncoder::new(Vec::new(), compression);
+            encoder.write_all(body).and_then(|()| encoder.finish())
+        }
+        "br" => {
+            let mut out = Vec::new();
+            {
+                let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+                encoder.write_all(body).expect("brotli writes to memory");
+            }
+            Ok(out)
+        }
+        other => panic!("no encoder for {other}"),
+    };
+    written.expect("compression into memory succeeds")
+}
+
+/// How much a gzip bomb inflates to: 50 MiB.
+pub const GZIP_BOMB_BYTES: usize = 50 * 1024 * 1024;
+
+/// 50 MiB of zeros gzipped: fifty gzip members of 1 MiB of zeros each, back to back
+/// (RFC 1952 §2.2 lets a file hold several members, and decoders read them all), so
+/// building it costs one compression of 1 MiB.
+pub fn gzip_bomb() -> Vec<u8> {
+    let member = encode("gzip", &vec![0u8; 1024 * 1024]);
+    member.repeat(GZIP_BOMB_BYTES / (1024 * 1024))
 }
 
 async fn write_chunk(stream: &mut TcpStream, chunk: &[u8]) -> std::io::Result<()> {
@@ -645,11 +764,11 @@ pub async fn chunked_oversized_body_is_refused<T: HttpTransport>(
 }
 
 /// A body of exactly the cap is accepted, one byte more is not: with a declared length
-/// and chunked alike.
+/// and chunked alike, and for a gzip body (declared or chunked) counted after decoding.
 pub async fn body_at_the_cap_is_accepted<T: HttpTransport>(make: impl Fn(TransportSettings) -> T) {
     let server = TestServer::start().await;
     let transport = make(settings().with_max_body_bytes(SMALL_CAP));
-    for kind in ["sized", "chunked"] {
+    for kind in ["sized", "chunked", "gzip", "gzip-chunked"] {
         let at_cap = server.url(&format!("/{kind}/{SMALL_CAP}"));
         let response = expect_ok(&transport, request(Method::GET, &at_cap, "")).await;
         assert_eq!(response.body().len(), SMALL_CAP, "{kind}");
@@ -830,4 +949,189 @@ pub async fn concurrent_requests_share_one_transport<T: HttpTransport + 'static>
         joined.expect("a concurrent request panicked");
     }
     assert_eq!(server.hits("/echo"), 32);
+}
+
+/// Every request asks for gzip, deflate and br, and answers in those codings come back
+/// decoded, with a declared length or chunked, without their `Content-Encoding`.
+pub async fn compressed_bodies_are_decoded<T: HttpTransport>(
+    make: impl Fn(TransportSettings) -> T,
+) {
+    let server = TestServer::start().await;
+    let transport = make(settings());
+    let n = 100_000;
+    for path in ["gzip", "gzip-chunked", "br", "deflate"] {
+        let url = server.url(&format!("/{path}/{n}"));
+        let response = expect_ok(&transport, request(Method::GET, &url, "")).await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert!(
+            response.body().as_ref() == pattern(n),
+            "{path}: the body is not decoded"
+        );
+        assert!(
+            response.headers().get("content-encoding").is_none(),
+            "{path}: a decoded answer keeps no Content-Encoding"
+        );
+    }
+    for seen in server.requests() {
+        let accepted = seen.header("accept-encoding").unwrap_or_default();
+        let codings: Vec<&str> = accepted.split(',').map(str::trim).collect();
+        for coding in ["gzip", "deflate", "br"] {
+            assert!(codings.contains(&coding), "{coding} not in {accepted:?}");
+        }
+    }
+}
+
+/// The cap applies to the decoded size: a gzip bomb (50 MiB of zeros in about 50 KiB) is
+/// refused once its decoded bytes pass the cap, never inflated whole. (A gzip body of
+/// exactly the cap, decoded, is accepted: see [`body_at_the_cap_is_accepted`].)
+pub async fn the_cap_applies_to_the_decoded_body<T: HttpTransport>(
+    make: impl Fn(TransportSettings) -> T,
+) {
+    let server = TestServer::start().await;
+    let transport = make(settings().with_max_body_bytes(SMALL_CAP));
+    let err = expect_err(
+        &transport,
+        request(Method::GET, &server.url("/gzip-bomb"), ""),
+    )
+    .await;
+    assert_eq!(err.kind(), TransportErrorKind::BodyTooLarge, "{err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
+}
+
+/// A content coding the client cannot decode is refused with an error naming it, not
+/// handed on as if it were the body.
+pub async fn undecodable_codings_are_refused_by_name<T: HttpTransport>(
+    make: impl Fn(TransportSettings) -> T,
+) {
+    let server = TestServer::start().await;
+    let transport = make(settings());
+    for coding in ["zstd", "x-foo"] {
+        let url = server.url(&format!("/{coding}"));
+        let err = expect_err(&transport, request(Method::GET, &url, "")).await;
+        assert_eq!(
+            err.kind(),
+            TransportErrorKind::UnsupportedContentEncoding,
+            "{coding}: {err:?}"
+        );
+        assert!(!err.is_retryable(), "{err:?}");
+        assert!(
+            err.to_string().contains(&format!("\"{coding}\"")),
+            "the message names the coding: {err}"
+        );
+    }
+}
+
+/// A body that claims gzip but does not decode is an error (`Other`, not retryable), and
+/// a `204` that names a coding has an empty body all the same.
+pub async fn corrupt_and_empty_coded_bodies<T: HttpTransport>(
+    make: impl Fn(TransportSettings) -> T,
+) {
+    let server = TestServer::start().await;
+    let transport = make(settings());
+    let url = server.url("/gzip-corrupt");
+    let err = expect_err(&transport, request(Method::GET, &url, "")).await;
+    assert_eq!(err.kind(), TransportErrorKind::Other, "{err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
+
+    let url = server.url("/gzip-no-content");
+    let response = expect_ok(&transport, request(Method::GET, &url, "")).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.body().is_empty());
+}
+
+/// A port on `127.0.0.1` that speaks plain HTTP/1.1 and answers anything it cannot parse,
+/// such as a TLS `ClientHello`, with `400 Bad Request`, as HTTP servers do. The listener
+/// stops when the returned task is dropped or aborted.
+async fn plain_http_port() -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener
+        .local_addr()
+        .expect("a bound listener has an address");
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut buf = [0u8; 1024];
+            // The ClientHello, or whatever comes first.
+            let _ = stream.read(&mut buf).await;
+            let _ = stream
+                .write_all(
+                    b"HTTP/1.1 400 Bad Request\r\ncontent-type: text/html\r\n\
+                      content-length: 22\r\nconnection: close\r\n\r\n<h1>Bad Request</h1>\r\n",
+                )
+                .await;
+            let _ = stream.shutdown().await;
+        }
+    });
+    (addr, task)
+}
+
+/// `https://` to a port that speaks plain HTTP is a `NotTls` error, not retryable, whose
+/// message says the server does not speak TLS there and, the host being loopback,
+/// suggests the `http://` URL; never "corrupt message".
+pub async fn https_to_a_plain_http_port_is_not_tls<T: HttpTransport>(
+    make: impl Fn(TransportSettings) -> T,
+) {
+    let (addr, server) = plain_http_port().await;
+    let transport = make(settings());
+    let url = format!("https://{addr}/token?code={CANARY}");
+    let err = expect_err(&transport, request(Method::POST, &url, "x=1")).await;
+    server.abort();
+    assert_eq!(err.kind(), TransportErrorKind::NotTls, "{err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
+    assert!(err.is_connect(), "nothing was sent: {err:?}");
+    let shown = err.to_string();
+    assert!(shown.contains("does not speak TLS"), "{shown}");
+    assert!(
+        shown.contains(&format!("use http://{addr}")),
+        "a loopback host gets the http:// URL: {shown}"
+    );
+    assert!(!shown.contains("corrupt"), "{shown}");
+    assert!(!everything_shown(&err).contains(CANARY), "{shown}");
+}
+
+/// Polls `future` to completion on this thread, with no Tokio runtime anywhere.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    loop {
+        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+            return output;
+        }
+        std::thread::park();
+    }
+}
+
+/// A transport builds without a runtime, and sending outside any Tokio runtime is an
+/// error (`Other`, not retryable, naming Tokio), not a panic. Call it from a plain
+/// `#[test]`.
+pub fn sending_outside_a_runtime_is_an_error<T: HttpTransport>(
+    make: impl Fn(TransportSettings) -> T,
+) {
+    let transport = make(settings());
+    let err = block_on(transport.send(request(Method::GET, "http://127.0.0.1:9/", "")))
+        .expect_err("no runtime, no request");
+    assert_eq!(err.kind(), TransportErrorKind::Other, "{err:?}");
+    assert!(!err.is_retryable(), "{err:?}");
+    assert!(err.to_string().contains("Tokio runtime"), "{err}");
+}
+
+/// Inside a runtime built without its I/O and time drivers, Tokio panics at the first
+/// socket or timer, as the transports document (a runtime cannot be asked beforehand).
+/// Call it from a `#[test]` that expects a panic with "disabled".
+pub fn a_runtime_without_drivers_panics<T: HttpTransport>(make: impl Fn(TransportSettings) -> T) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a bare runtime builds");
+    let transport = make(settings());
+    let _ = runtime.block_on(transport.send(request(Method::GET, "http://127.0.0.1:9/", "")));
 }

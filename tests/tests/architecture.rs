@@ -70,7 +70,13 @@ fn auth_core_has_no_http_tls_or_runtime() {
 
 #[test]
 fn nothing_builds_aws_lc_or_openssl() {
-    for package in ["http-reqwest", "http-hyper", "attend", "xtask"] {
+    for package in [
+        "http-common",
+        "http-reqwest",
+        "http-hyper",
+        "attend",
+        "xtask",
+    ] {
         assert_free_of(
             package,
             &[],
@@ -115,6 +121,7 @@ fn no_client_depends_on_the_sandbox() {
         "auth-core",
         "communico",
         "attendium",
+        "http-common",
         "http-reqwest",
         "http-hyper",
     ] {
@@ -132,4 +139,102 @@ fn the_two_transports_share_no_code() {
 fn the_cli_tables_bring_no_terminal_backend() {
     // comfy-table without default features: the width comes from `console`.
     assert_free_of("attend", &[], &["crossterm"]);
+}
+
+#[test]
+fn the_shared_http_crate_depends_on_no_api_crate() {
+    assert_free_of(
+        "http-common",
+        &[],
+        &[
+            "communico",
+            "attendium",
+            "auth-loopback",
+            "http-reqwest",
+            "http-hyper",
+        ],
+    );
+    // Both transports take what they share from it.
+    for transport in ["http-reqwest", "http-hyper"] {
+        let deps = normal_dependencies(transport, &[]);
+        assert!(
+            deps.iter().any(|d| d == "http-common"),
+            "{transport} does not use http-common"
+        );
+    }
+}
+
+/// Words that name sockets, proxies, HTTP stacks or their errors, or the helpers that
+/// only HTTP backends need.
+const HTTP_PLUMBING: &[&str] = &[
+    "proxy",
+    "backend",
+    "socket",
+    "tcp",
+    "hyper",
+    "rustls",
+    "reqwest",
+    "tokio",
+    "error_chain",
+    "limitedbody",
+    "requestlabel",
+    "user_agent",
+    "useragent",
+];
+
+/// Every public item of `auth-core` as declared in its source: each `pub use` statement
+/// whole, and each other `pub` item's line up to its body (a function's signature, a
+/// type's name), with `pub(crate)` and narrower left out.
+fn auth_core_public_declarations() -> Vec<(String, String)> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/auth-core/src");
+    let mut files = vec![root];
+    let mut declarations = Vec::new();
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("auth-core's source is readable") {
+                files.push(entry.expect("a directory entry").path());
+            }
+            continue;
+        }
+        if path.extension().is_none_or(|ext| ext != "rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("a source file is readable");
+        // Test modules are not the public API.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
+        let shown = path.display().to_string();
+        let mut rest = text;
+        while let Some(at) = rest.find("pub ") {
+            let item = &rest[at..];
+            let end = if item.starts_with("pub use ") {
+                item.find(';')
+            } else {
+                item.find(['{', ';', '\n'])
+            }
+            .unwrap_or(item.len());
+            declarations.push((shown.clone(), item[..end].to_owned()));
+            rest = &item[end..];
+        }
+    }
+    declarations
+}
+
+#[test]
+fn auth_core_s_public_api_names_no_proxy_backend_or_socket_type() {
+    let declarations = auth_core_public_declarations();
+    assert!(
+        declarations
+            .iter()
+            .any(|(_, item)| item.contains("HttpTransport")),
+        "the scan found auth-core's transport trait: {declarations:?}"
+    );
+    for (file, item) in &declarations {
+        let lower = item.to_ascii_lowercase();
+        for word in HTTP_PLUMBING {
+            assert!(
+                !lower.contains(word),
+                "{file}: auth-core's public `{item}` names {word}; HTTP plumbing belongs in http-common"
+            );
+        }
+    }
 }

@@ -115,6 +115,42 @@ macro_rules! conformance_suite {
             async fn concurrent_requests_share_one_transport() {
                 conformance::concurrent_requests_share_one_transport($make).await;
             }
+
+            #[tokio::test]
+            async fn compressed_bodies_are_decoded() {
+                conformance::compressed_bodies_are_decoded($make).await;
+            }
+
+            #[tokio::test]
+            async fn the_cap_applies_to_the_decoded_body() {
+                conformance::the_cap_applies_to_the_decoded_body($make).await;
+            }
+
+            #[tokio::test]
+            async fn undecodable_codings_are_refused_by_name() {
+                conformance::undecodable_codings_are_refused_by_name($make).await;
+            }
+
+            #[tokio::test]
+            async fn corrupt_and_empty_coded_bodies() {
+                conformance::corrupt_and_empty_coded_bodies($make).await;
+            }
+
+            #[tokio::test]
+            async fn https_to_a_plain_http_port_is_not_tls() {
+                conformance::https_to_a_plain_http_port_is_not_tls($make).await;
+            }
+
+            #[test]
+            fn sending_outside_a_runtime_is_an_error() {
+                conformance::sending_outside_a_runtime_is_an_error($make);
+            }
+
+            #[test]
+            #[should_panic(expected = "disabled")]
+            fn a_runtime_without_drivers_panics() {
+                conformance::a_runtime_without_drivers_panics($make);
+            }
         }
     };
 }

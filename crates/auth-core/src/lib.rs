@@ -51,6 +51,9 @@ pub use secret::{
 pub use token::{Token, TokenParseOptions, TokenType};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError, TransportErrorKind};
 
+/// This crate's version, for user agents that name it (`auth-core/<VERSION>`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 // Re-exports of the cache, store and retry layer.
 pub use retry::{Retry, RetryPolicy};
 pub use store::{FileStore, MemoryStore, TokenStore};

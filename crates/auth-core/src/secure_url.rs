@@ -10,7 +10,7 @@ use crate::Error;
 /// Whether `url`'s host is a loopback address: `127.0.0.0/8`, `::1` or `localhost`
 /// (RFC 8252 §8.3 prefers the IP literals; `localhost` is accepted as servers do).
 ///
-/// Exactly the hosts that [`LOOPBACK_NO_PROXY`](crate::transport::LOOPBACK_NO_PROXY)
+/// Exactly the hosts that `http-common`'s `LOOPBACK_NO_PROXY`
 /// keeps away from proxies, and no others: plain HTTP is allowed here on the premise
 /// that the request never leaves the machine, so a host that a proxy could be asked to
 /// reach (`localhost.`, the IPv4-mapped `::ffff:127.0.0.1`) does not qualify.

@@ -83,6 +83,7 @@ const OUR_TARGETS: &[&str] = &[
     "auth_core",
     "auth_loopback",
     "communico",
+    "http_common",
     "http_hyper",
     "http_reqwest",
     "sandbox",

@@ -1,9 +1,8 @@
 //! How hyper's and hyper-util's errors become [`TransportError`]s.
 //!
-//! Which failures a retry can help is auth-core's shared
-//! [rules](auth_core::transport::failure), the same for every backend; this module sorts
-//! hyper's errors into kinds and recognises the stack's own error types for those rules
-//! (rustls's certificate rejections, hyper's closed connections):
+//! Which failures a retry can help is http-common's shared
+//! [rules](http_common::failure), the same for both backends, over the error types of
+//! hyper and rustls ([`HyperRustls`]); this module sorts hyper's errors into kinds:
 //! - anything that failed before a connection existed (DNS, TCP, TLS handshake, the
 //!   connect timeout) is [`TransportErrorKind::Connect`]: nothing reached the server, so a
 //!   retry is safe even for a non-idempotent request. It is retryable, except when the
@@ -16,37 +15,21 @@
 //!   succeed. Whether sending again is *safe* is the request's idempotency, which the
 //!   retry layer checks;
 //! - a garbled answer (not HTTP) is [`TransportErrorKind::Other`] and not retryable;
-//! - messages name the origin (`scheme://host:port`, an auth-core
+//! - a body that does not decode (a corrupt gzip stream) is [`TransportErrorKind::Other`]
+//!   and not retryable;
+//! - messages name the origin (`scheme://host:port`, an http-common
 //!   [`RequestLabel::origin_of`]) and the innermost cause only: never the path, the query
 //!   string, user info, a header or a body, which may carry credentials (and the label
 //!   scrubs those from the message should a cause repeat them).
 
 use std::error::Error as StdError;
+use std::fmt;
 
-use auth_core::transport::error_chain::{find_cause, innermost_cause};
-use auth_core::transport::failure::BackendErrors;
-use auth_core::transport::{RequestLabel, TransportError, TransportErrorKind};
+use auth_core::{TransportError, TransportErrorKind};
+use http_common::error_chain::{find_cause, innermost_cause};
+use http_common::{HyperRustls, RequestLabel};
 
-use crate::connect::ConnectTimedOut;
-
-/// The error types of hyper, hyper-util and rustls, as the shared retry rules need them
-/// recognised.
-struct Stack;
-
-impl BackendErrors for Stack {
-    fn is_certificate_rejection(&self, cause: &(dyn StdError + 'static)) -> bool {
-        matches!(
-            cause.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-        )
-    }
-
-    fn is_connection_closed(&self, cause: &(dyn StdError + 'static)) -> bool {
-        cause
-            .downcast_ref::<hyper::Error>()
-            .is_some_and(|h| h.is_incomplete_message() || h.is_canceled() || h.is_closed())
-    }
-}
+use crate::connect::{BoxError, ConnectTimedOut};
 
 /// Where in the exchange an error happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,9 +55,27 @@ pub(crate) fn request_error(
     describe(label, stage, &err).with_source(err)
 }
 
-/// A failure while reading the response body.
-pub(crate) fn body_error(label: &RequestLabel, err: hyper::Error) -> TransportError {
+/// A failure while reading or decoding the response body.
+pub(crate) fn body_error(label: &RequestLabel, err: BoxError) -> TransportError {
+    let err = BodyError(err);
     describe(label, Stage::Body, &err).with_source(err)
+}
+
+/// The decoding layer's body error (hyper's, or the decoder's `io::Error`), as an error
+/// type of its own so that it can be a [`TransportError`]'s source.
+#[derive(Debug)]
+struct BodyError(BoxError);
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("reading the response body failed")
+    }
+}
+
+impl StdError for BodyError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&*self.0)
+    }
 }
 
 /// The kind and message for `err` at `stage`, without the source attached.
@@ -89,7 +90,7 @@ pub(crate) fn describe(
             Some(timed_out) => timed_out.to_string(),
             None => cause.to_string(),
         };
-        return label.failure(TransportErrorKind::Connect, detail, err, &Stack);
+        return label.failure(TransportErrorKind::Connect, detail, err, &HyperRustls);
     }
     let during = match stage {
         Stage::Body => "while reading the response body",
@@ -114,7 +115,7 @@ pub(crate) fn describe(
             format!("failed {during}: {cause}"),
         ),
     };
-    label.failure(kind, detail, err, &Stack)
+    label.failure(kind, detail, err, &HyperRustls)
 }
 
 #[cfg(test)]

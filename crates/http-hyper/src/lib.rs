@@ -2,8 +2,9 @@
 //!
 //! [`HyperTransport`] implements [`HttpTransport`](auth_core::transport::HttpTransport)
 //! with hyper-util's pooled client (`hyper_util::client::legacy::Client`) and rustls. It
-//! shares no code with `http-reqwest`; both honour the same contract, which the workspace's
-//! transport conformance tests run against each of them:
+//! shares no code with `http-reqwest` (what both need is in `http-common`); both honour
+//! the same contract, which the workspace's transport conformance tests run against each
+//! of them:
 //!
 //! - **Redirects are never followed.** hyper has no redirect logic at all: a `3xx` comes
 //!   back as the response, `Location` header included, so credentials are never carried
@@ -18,6 +19,16 @@
 //!   body is read; a chunked body is refused as soon as it passes the cap. Either way the
 //!   error is [`TransportErrorKind::BodyTooLarge`](auth_core::TransportErrorKind) and the
 //!   connection is closed rather than drained.
+//! - **Content codings.** Requests ask for `gzip, deflate, br` (unless they set their own
+//!   `Accept-Encoding`) and those codings are decoded with tower-http's decompression
+//!   layer, the one reqwest uses; the cap applies to the decoded body, so a small body
+//!   that inflates past it is refused without being inflated whole. Any other
+//!   `Content-Encoding` is refused with
+//!   [`UnsupportedContentEncoding`](auth_core::TransportErrorKind::UnsupportedContentEncoding),
+//!   naming it.
+//! - **TLS spoken or not.** An `https://` request to a port that answers in plain HTTP is
+//!   [`NotTls`](auth_core::TransportErrorKind::NotTls), not retryable, and for a loopback
+//!   host the message suggests the `http://` URL.
 //! - **Typed errors.** DNS, TCP, TLS and connect-timeout failures are
 //!   [`Connect`](auth_core::TransportErrorKind::Connect) (retryable: nothing reached the
 //!   server; except a rejected server certificate, which asking again does not fix), the

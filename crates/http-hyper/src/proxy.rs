@@ -1,4 +1,4 @@
-//! HTTP proxies from the environment, read by auth-core's [`ProxyEnv`] the way curl and
+//! HTTP proxies from the environment, read by http-common's [`ProxyEnv`] the way curl and
 //! reqwest read them (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`, `NO_PROXY`, upper or lower
 //! case), so that switching the backend does not change which requests go through a
 //! proxy. [`ProxyEnv`] adds the same two rules for every backend: loopback (`127.0.0.0/8`,
@@ -17,8 +17,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use auth_core::transport::ProxyEnv;
 use http::Uri;
+use http_common::ProxyEnv;
 use hyper::rt::{Read, ReadBufCursor, Write};
 use hyper_util::client::legacy::connect::proxy::Tunnel;
 use hyper_util::client::legacy::connect::{Connected, Connection, HttpConnector};

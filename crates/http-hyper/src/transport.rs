@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::transport::{
-    HttpRequest, HttpResponse, HttpTransport, LimitedBody, ProxyEnv, RequestLabel, TransportError,
-    TransportErrorKind, TransportSettings, user_agent,
+    HttpRequest, HttpResponse, HttpTransport, TransportError, TransportErrorKind, TransportSettings,
 };
 use bytes::Bytes;
 use http::header::{HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Body as _, Incoming};
+use http_common::{Exchange, LimitedBody, ProxyEnv, RequestLabel, user_agent};
+use hyper::body::{Body, Incoming};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -20,6 +20,8 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::CertificateDer;
 use rustls_platform_verifier::Verifier;
+use tower_http::decompression::{Decompression, DecompressionBody};
+use tower_service::Service;
 
 use crate::Error;
 use crate::connect::ConnectTimeout;
@@ -54,30 +56,20 @@ pub struct HyperTransport {
     proxies: Proxies,
 }
 
-impl fmt::Debug for HyperTransport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HyperTransport")
-            .field("settings", &self.settings)
-            .field("user_agent", &self.user_agent)
-            .field("proxies", &self.proxies)
-            .finish_non_exhaustive()
-    }
-}
-
 impl HyperTransport {
+    /// A builder to choose settings, user agent and TLS roots.
+    pub fn builder() -> HyperTransportBuilder {
+        HyperTransportBuilder::default()
+    }
+
     /// A transport with the default [`TransportSettings`], the platform's root
-    /// certificates and the default user agent.
+    /// certificates and the default user agent: `HyperTransport::builder().build()`.
     ///
     /// # Errors
     ///
     /// [`Error::TlsSetup`] when the platform has no usable root certificates.
     pub fn new() -> Result<Self, Error> {
         Self::builder().build()
-    }
-
-    /// A builder to choose settings, user agent and TLS roots.
-    pub fn builder() -> HyperTransportBuilder {
-        HyperTransportBuilder::default()
     }
 
     /// The settings requests fall back to when their [`RequestOptions`] leave a limit
@@ -138,45 +130,59 @@ impl HyperTransport {
         Ok(http::Request::from_parts(parts, Full::new(body)))
     }
 
-    /// Sends the request and collects the body under the cap, with no timeout of its own.
+    /// Sends the request and collects the decoded body under the cap, with no timeout of
+    /// its own.
     async fn exchange(
         &self,
         label: &RequestLabel,
         request: http::Request<Full<Bytes>>,
         max_body_bytes: usize,
     ) -> Result<HttpResponse, TransportError> {
-        let response = self
-            .client
-            .request(request)
+        // Asks for gzip, deflate and br (unless the request names its own codings) and
+        // decodes those; any other coding is left, Content-Encoding and all, for
+        // `LimitedBody::start` to refuse.
+        let mut client = Decompression::new(&self.client);
+        std::future::poll_fn(|cx| client.poll_ready(cx))
+            .await
+            .map_err(|err| failure::request_error(label, err))?;
+        let response = client
+            .call(request)
             .await
             .map_err(|err| failure::request_error(label, err))?;
         let (parts, body) = response.into_parts();
-        let body = collect(label, body, max_body_bytes).await?;
+        let body = collect(label, &parts.headers, body, max_body_bytes).await?;
         Ok(http::Response::from_parts(parts, body))
     }
 }
 
-/// Reads `body` frame by frame into a [`LimitedBody`], refusing it as soon as it passes
-/// `limit`, and at once when its declared length already does.
+impl fmt::Debug for HyperTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HyperTransport")
+            .field("settings", &self.settings)
+            .field("user_agent", &self.user_agent)
+            .field("proxies", &self.proxies)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the decoded `body` frame by frame into a [`LimitedBody`], refusing it as soon as
+/// it passes `limit`, and at once when its declared length already does.
 async fn collect(
     label: &RequestLabel,
-    mut body: Incoming,
+    headers: &http::HeaderMap,
+    mut body: DecompressionBody<Incoming>,
     limit: usize,
 ) -> Result<Bytes, TransportError> {
     // hyper derives the exact size from Content-Length, and knows that a response to HEAD,
     // a 204 or a 304 has no body whatever its Content-Length says: use its view, not the
-    // header's.
+    // header's. A body being decoded has no exact size.
     let declared = body.size_hint().exact();
-    // `LimitedBody`'s own errors do not say which request they are about: relabel.
-    LimitedBody::check_declared(limit, declared).map_err(|_| label.body_too_large(limit))?;
-    let mut collected = LimitedBody::new(limit, declared);
+    let mut collected = LimitedBody::start(label, limit, headers, declared)?;
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(|err| failure::body_error(label, err))?;
         // Trailers are dropped: nothing in OAuth or the APIs we call uses them.
         if let Ok(data) = frame.into_data() {
-            collected
-                .push(&data)
-                .map_err(|_| label.body_too_large(limit))?;
+            collected.push(&data)?;
         }
     }
     // Dropping `body` early (on an error above) closes the connection instead of
@@ -187,22 +193,21 @@ async fn collect(
 #[async_trait]
 impl HttpTransport for HyperTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(TransportError::new(
-                TransportErrorKind::Other,
-                "http-hyper must be used from within a Tokio runtime",
-            ));
-        }
-        let (timeout, max_body_bytes) = self.settings.limits_for(&request);
         // Messages name only the origin: see `failure`.
         let label = RequestLabel::origin_of(&request);
-        let request = self.prepare(request)?;
-        // One deadline over everything: connecting, sending, the response head and the
-        // whole body. hyper itself has no total timeout.
-        match tokio::time::timeout(timeout, self.exchange(&label, request, max_body_bytes)).await {
-            Ok(result) => result,
-            Err(_elapsed) => Err(label.timed_out(timeout)),
-        }
+        let exchange = Exchange::begin(&request, &label, env!("CARGO_PKG_NAME"))?;
+        let (timeout, max_body_bytes) = self.settings.limits_for(&request);
+        let outcome = match self.prepare(request) {
+            // One deadline over everything: connecting, sending, the response head and
+            // the whole body. hyper itself has no total timeout.
+            Ok(request) => {
+                tokio::time::timeout(timeout, self.exchange(&label, request, max_body_bytes))
+                    .await
+                    .unwrap_or_else(|_elapsed| Err(label.timed_out(timeout)))
+            }
+            Err(err) => Err(err),
+        };
+        exchange.finish(outcome)
     }
 }
 
@@ -384,31 +389,7 @@ fn platform_tls_config(
 
 #[cfg(test)]
 mod tests {
-    use std::future::Future;
-    use std::pin::pin;
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
     use super::*;
-
-    /// Polls `future` to completion on this thread, with no Tokio runtime anywhere.
-    fn block_on<F: Future>(future: F) -> F::Output {
-        struct Unpark(std::thread::Thread);
-        impl Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-        let mut cx = Context::from_waker(&waker);
-        let mut future = pin!(future);
-        loop {
-            match future.as_mut().poll(&mut cx) {
-                Poll::Ready(output) => return output,
-                Poll::Pending => std::thread::park(),
-            }
-        }
-    }
 
     #[test]
     fn the_default_user_agent_names_this_crate_and_auth_core() {
@@ -419,31 +400,6 @@ mod tests {
             "{agent}"
         );
         assert!(agent.contains(" auth-core/"), "{agent}");
-    }
-
-    #[test]
-    fn building_needs_no_runtime_and_sending_without_one_is_an_error_not_a_panic() {
-        let transport = HyperTransport::new().unwrap();
-        let request = http::Request::get("http://127.0.0.1:9/")
-            .body(Bytes::new())
-            .unwrap();
-        let err = block_on(transport.send(request)).unwrap_err();
-        assert_eq!(err.kind(), TransportErrorKind::Other);
-        assert!(!err.is_retryable());
-        assert!(err.to_string().contains("Tokio runtime"), "{err}");
-    }
-
-    #[test]
-    #[should_panic(expected = "disabled")]
-    fn a_runtime_without_drivers_panics_as_documented() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let transport = HyperTransport::new().unwrap();
-        let request = http::Request::get("http://127.0.0.1:9/")
-            .body(bytes::Bytes::new())
-            .unwrap();
-        let _ = runtime.block_on(transport.send(request));
     }
 
     #[test]

@@ -213,7 +213,7 @@ async fn an_unknown_issuer_is_a_connect_error_that_a_retry_will_not_fix() {
 }
 
 #[tokio::test]
-async fn a_tls_handshake_with_a_plain_http_server_is_a_retryable_connect_error() {
+async fn a_tls_handshake_with_a_plain_http_server_is_a_final_not_tls_error() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
@@ -235,8 +235,15 @@ async fn a_tls_handshake_with_a_plain_http_server_is_a_retryable_connect_error()
         .await
         .unwrap_err();
 
-    assert_eq!(err.kind(), TransportErrorKind::Connect, "{err}");
-    assert!(err.is_retryable(), "{err}");
+    // Asking again gets the same plain-HTTP answer.
+    assert_eq!(err.kind(), TransportErrorKind::NotTls, "{err}");
+    assert!(!err.is_retryable(), "{err}");
+    assert!(err.is_connect(), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with(&format!("for this loopback server use http://{addr}")),
+        "{err}"
+    );
     assert!(!format!("{err} {err:?}").contains(SECRET), "{err}");
     server.abort();
 }

@@ -3,39 +3,18 @@
 //!
 //! reqwest's own `Display` appends the full request URL, query string included, and a
 //! query string may carry a code or a token. Messages here are built from scratch by
-//! auth-core's [`RequestLabel`]: the request's method, origin and path, then the causes
+//! http-common's [`RequestLabel`]: the request's method, origin and path, then the causes
 //! reported by the layers under reqwest (hyper, the connector, the OS, rustls), which
 //! describe sockets and protocols, not requests; the label scrubs the request's query
 //! string, user info and longer header values from every message as a second line of
-//! defence. Whether a retry can help follows auth-core's shared
-//! [rules](auth_core::transport::failure); this module only recognises the error types of
-//! the stack under reqwest for them.
+//! defence. Whether a retry can help, and whether the server speaks TLS at all, follow
+//! http-common's shared [rules](http_common::failure) for the hyper and rustls errors
+//! under reqwest ([`HyperRustls`]); this module only sorts reqwest's own error kinds.
 
-use std::error::Error as StdError;
 use std::time::Duration;
 
-use auth_core::transport::error_chain;
-use auth_core::transport::failure::BackendErrors;
-use auth_core::transport::{RequestLabel, TransportError, TransportErrorKind};
-
-/// The error types of the stack under reqwest, as the shared retry rules need them
-/// recognised.
-struct Stack;
-
-impl BackendErrors for Stack {
-    fn is_certificate_rejection(&self, cause: &(dyn StdError + 'static)) -> bool {
-        matches!(
-            cause.downcast_ref::<rustls::Error>(),
-            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
-        )
-    }
-
-    fn is_connection_closed(&self, cause: &(dyn StdError + 'static)) -> bool {
-        cause.downcast_ref::<hyper::Error>().is_some_and(|hyper| {
-            hyper.is_incomplete_message() || hyper.is_canceled() || hyper.is_closed()
-        })
-    }
-}
+use auth_core::{TransportError, TransportErrorKind};
+use http_common::{HyperRustls, RequestLabel, error_chain};
 
 /// Maps a reqwest error from building, sending or reading `label`'s request.
 pub(crate) fn map(label: &RequestLabel, err: reqwest::Error, timeout: Duration) -> TransportError {
@@ -55,7 +34,7 @@ pub(crate) fn map(label: &RequestLabel, err: reqwest::Error, timeout: Duration) 
     let transport_error = if kind == TransportErrorKind::Timeout {
         label.timed_out(timeout)
     } else {
-        label.failure(kind, causes(&err), &err, &Stack)
+        label.failure(kind, causes(&err), &err, &HyperRustls)
     };
     transport_error.with_source(err)
 }
@@ -68,16 +47,6 @@ pub(crate) fn redirect_followed(label: &RequestLabel) -> TransportError {
             TransportErrorKind::Other,
             "the reqwest client followed a redirect; build it with \
              reqwest::redirect::Policy::none() so that redirects reach the caller",
-        )
-        .with_retryable(false)
-}
-
-/// No Tokio runtime is running on this thread.
-pub(crate) fn no_runtime(label: &RequestLabel) -> TransportError {
-    label
-        .error(
-            TransportErrorKind::Other,
-            "the reqwest transport must run inside a Tokio runtime",
         )
         .with_retryable(false)
 }
@@ -105,52 +74,15 @@ fn causes(err: &reqwest::Error) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::io;
-
-    use auth_core::transport::failure;
-
     use super::*;
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("outer")]
-    struct Outer(#[source] io::Error);
-
     #[test]
-    fn a_certificate_rejection_is_recognised_inside_nested_io_errors() {
-        let nested = Outer(io::Error::other(io::Error::new(
-            io::ErrorKind::InvalidData,
-            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
-        )));
-        assert!(failure::is_certificate_rejected(&nested, &Stack));
-        assert!(!failure::is_retryable(
-            TransportErrorKind::Connect,
-            &nested,
-            &Stack
-        ));
-        let plain = Outer(io::Error::from(io::ErrorKind::ConnectionRefused));
-        assert!(!failure::is_certificate_rejected(&plain, &Stack));
-        assert!(failure::is_retryable(
-            TransportErrorKind::Connect,
-            &plain,
-            &Stack
-        ));
-        // Other handshake failures may pass on another try.
-        let handshake = Outer(io::Error::new(
-            io::ErrorKind::InvalidData,
-            rustls::Error::DecryptError,
-        ));
-        assert!(!failure::is_certificate_rejected(&handshake, &Stack));
-    }
-
-    #[test]
-    fn redirect_followed_and_no_runtime_are_not_retryable() {
+    fn a_followed_redirect_is_not_retryable() {
         let request = http::Request::post("http://127.0.0.1/t")
             .body(bytes::Bytes::new())
             .unwrap();
-        let label = RequestLabel::of(&request);
-        for error in [redirect_followed(&label), no_runtime(&label)] {
-            assert_eq!(error.kind(), TransportErrorKind::Other);
-            assert!(!error.is_retryable(), "{error}");
-        }
+        let error = redirect_followed(&RequestLabel::of(&request));
+        assert_eq!(error.kind(), TransportErrorKind::Other);
+        assert!(!error.is_retryable(), "{error}");
     }
 }

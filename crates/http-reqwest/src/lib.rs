@@ -4,7 +4,10 @@
 //! transport gives `auth-core`: redirects are never followed, every request has a connect
 //! and a total timeout, response bodies are capped without being buffered first, and error
 //! messages never contain a query string, a header or a body. It is the only crate of the
-//! workspace that names reqwest.
+//! workspace that names reqwest. It asks for and decodes gzip, deflate and brotli bodies,
+//! capping the decoded size, and refuses any other content coding by name; an `https://`
+//! request to a port that speaks plain HTTP is a
+//! [`NotTls`](auth_core::TransportErrorKind::NotTls) error that says so.
 //!
 //! TLS is rustls with *ring*, which builds with no CMake and no system OpenSSL; server
 //! certificates are checked against the operating system's trust store

@@ -1,12 +1,12 @@
 //! The environment's proxies as reqwest proxies.
 //!
 //! Which variables count, the httpoxy guard and the rule that loopback destinations always
-//! go direct are auth-core's [`ProxyEnv`], shared by every transport. reqwest does not
+//! go direct are http-common's [`ProxyEnv`], shared by both transports. reqwest does not
 //! exempt loopback from `HTTP_PROXY` by itself: with a proxy configured, a plain-`http`
 //! request to a local server, secret and all, would be handed to the proxy in clear text.
 //! Every proxy made here carries [`ProxyEnv::no_proxy`], which always lists loopback.
 
-use auth_core::transport::ProxyEnv;
+use http_common::ProxyEnv;
 
 /// The proxies to configure for `env`. Empty means "connect directly".
 pub(crate) fn proxies(env: &ProxyEnv) -> Vec<reqwest::Proxy> {

@@ -4,10 +4,10 @@ use std::fmt;
 
 use async_trait::async_trait;
 use auth_core::transport::{
-    HttpRequest, HttpResponse, HttpTransport, LimitedBody, ProxyEnv, RequestLabel, TransportError,
-    TransportSettings, user_agent,
+    HttpRequest, HttpResponse, HttpTransport, TransportError, TransportSettings,
 };
 use http::HeaderValue;
+use http_common::{Exchange, LimitedBody, ProxyEnv, RequestLabel, user_agent};
 
 use crate::Error;
 use crate::error_mapping;
@@ -24,6 +24,10 @@ use crate::error_mapping;
 /// - **Body cap**: a declared `Content-Length` over the cap is refused before any of the
 ///   body is read; otherwise the body is collected chunk by chunk and refused as soon as
 ///   it passes the cap, so an oversized body is never held in memory.
+/// - **Content codings**: sends `Accept-Encoding: gzip, deflate, br` (unless the request
+///   sets its own) and decodes those codings; the cap applies to the decoded body. Any
+///   other `Content-Encoding` is refused with
+///   [`TransportErrorKind::UnsupportedContentEncoding`](auth_core::TransportErrorKind).
 /// - **User agent**: `http-reqwest/<version> auth-core/<version>` unless overridden.
 /// - Statuses are not errors: a `201`, `404` or `500` is a response.
 /// - Errors are [`TransportError`]s whose messages name the method, origin and path, never
@@ -148,15 +152,23 @@ impl ReqwestTransport {
 impl HttpTransport for ReqwestTransport {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let label = RequestLabel::of(&request);
-        // reqwest panics when polled outside Tokio; a typed error is kinder. (A runtime
-        // without the I/O or time driver still panics: Tokio offers no way to ask.)
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(error_mapping::no_runtime(&label));
-        }
+        // reqwest panics when polled outside Tokio; a typed error is kinder.
+        let exchange = Exchange::begin(&request, &label, env!("CARGO_PKG_NAME"))?;
+        exchange.finish(self.exchange(&label, request).await)
+    }
+}
+
+impl ReqwestTransport {
+    /// Sends `request` and collects its decoded body under the cap.
+    async fn exchange(
+        &self,
+        label: &RequestLabel,
+        request: HttpRequest,
+    ) -> Result<HttpResponse, TransportError> {
         let (timeout, max_body_bytes) = self.settings.limits_for(&request);
 
         let mut outgoing = reqwest::Request::try_from(request)
-            .map_err(|err| error_mapping::map(&label, err, timeout))?;
+            .map_err(|err| error_mapping::map(label, err, timeout))?;
         // reqwest's request timeout runs from the start of the connection to the end of
         // the body (it is carried into the response body), which is the total timeout
         // the transport contract asks for.
@@ -167,28 +179,25 @@ impl HttpTransport for ReqwestTransport {
             .client
             .execute(outgoing)
             .await
-            .map_err(|err| error_mapping::map(&label, err, timeout))?;
+            .map_err(|err| error_mapping::map(label, err, timeout))?;
         if !same_resource(&requested_url, response.url()) {
-            return Err(error_mapping::redirect_followed(&label));
+            return Err(error_mapping::redirect_followed(label));
         }
 
         // `content_length` is the body's declared size, not the header: for a `HEAD`
-        // answer or a `304` it is 0 whatever `Content-Length` says.
+        // answer or a `304` it is 0 whatever `Content-Length` says, and for a body reqwest
+        // decodes it is unknown (the cap applies to the decoded bytes).
         let declared = response.content_length();
-        // `LimitedBody`'s own errors do not say which request they are about: relabel.
-        LimitedBody::check_declared(max_body_bytes, declared)
-            .map_err(|_| label.body_too_large(max_body_bytes))?;
         let status = response.status();
         let version = response.version();
         let headers = std::mem::take(response.headers_mut());
-        let mut body = LimitedBody::new(max_body_bytes, declared);
+        let mut body = LimitedBody::start(label, max_body_bytes, &headers, declared)?;
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|err| error_mapping::map(&label, err, timeout))?
+            .map_err(|err| error_mapping::map(label, err, timeout))?
         {
-            body.push(&chunk)
-                .map_err(|_| label.body_too_large(max_body_bytes))?;
+            body.push(&chunk)?;
         }
 
         let mut answer = http::Response::new(body.finish());
@@ -363,19 +372,6 @@ fn chain_text(err: &(dyn std::error::Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    #[should_panic(expected = "disabled")]
-    fn a_runtime_without_drivers_panics_as_documented() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let transport = ReqwestTransport::new().unwrap();
-        let request = http::Request::get("http://127.0.0.1:9/")
-            .body(bytes::Bytes::new())
-            .unwrap();
-        let _ = runtime.block_on(transport.send(request));
-    }
 
     #[test]
     fn same_resource_compares_what_a_redirect_changes() {

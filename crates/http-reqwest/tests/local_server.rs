@@ -368,7 +368,7 @@ async fn a_head_answer_with_a_large_content_length_is_not_too_large() {
 #[tokio::test]
 async fn the_user_agent_names_this_crate_unless_overridden() {
     let server = Server::start(|_| Reply::Raw(response("204 No Content", &[], b""))).await;
-    let expected = auth_core::transport::user_agent("http-reqwest", env!("CARGO_PKG_VERSION"));
+    let expected = http_common::user_agent("http-reqwest", env!("CARGO_PKG_VERSION"));
     assert!(expected.starts_with("http-reqwest/"));
 
     transport().send(get(&server.url("/a"))).await.unwrap();
@@ -491,39 +491,6 @@ async fn no_error_shows_the_query_string_or_headers() {
             "the message should still say where: {printed}"
         );
     }
-}
-
-/// Polls a future on the current thread with no runtime at all.
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
-
-    struct Unpark(std::thread::Thread);
-    impl Wake for Unpark {
-        fn wake(self: Arc<Self>) {
-            self.0.unpark();
-        }
-    }
-    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-    let mut cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-        std::thread::park();
-    }
-}
-
-#[test]
-fn sending_outside_a_tokio_runtime_is_an_error_not_a_panic() {
-    let transport = transport();
-
-    let err = block_on(transport.send(get("http://127.0.0.1:9/"))).unwrap_err();
-
-    assert_eq!(err.kind(), TransportErrorKind::Other);
-    assert!(!err.is_retryable());
-    assert!(err.to_string().contains("Tokio"), "{err}");
 }
 
 #[test]

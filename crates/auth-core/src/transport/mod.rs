@@ -13,18 +13,15 @@
 //! - enforce a timeout on every request ([`RequestOptions::timeout`], else the
 //!   transport's own default);
 //! - refuse bodies over [`RequestOptions::max_body_bytes`] with
-//!   [`TransportErrorKind::BodyTooLarge`] instead of buffering them.
+//!   [`TransportErrorKind::BodyTooLarge`] instead of buffering them;
+//! - hand back the body with its content coding undone (RFC 9110 §8.4) when it decodes
+//!   one, counting the cap on the decoded size, and refuse a coding it cannot decode with
+//!   [`TransportErrorKind::UnsupportedContentEncoding`] rather than pass encoded bytes on
+//!   as the body.
 //!
-//! What HTTP backends share, so that they behave alike without sharing code with each
-//! other:
-//! - [`LimitedBody`], the body cap, and [`TransportSettings`], the limits;
-//! - [`failure`]: which failures a retry can help (a rejected certificate is final, a
-//!   broken connection is not), over [`error_chain`], which walks an error's causes
-//!   through the `io::Error`s that wrap them;
-//! - [`RequestLabel`]: how a message names the request (`METHOD scheme://host:port/path`)
-//!   without its query string, user info or header values;
-//! - [`ProxyEnv`]: which proxies the environment names, loopback always excluded;
-//! - [`user_agent`].
+//! What HTTP backends share beyond this contract (the body cap, which failures a retry
+//! can help, proxies from the environment, how a request is named in messages) lives in
+//! the `http-common` crate, so that this crate names no socket, proxy or HTTP stack.
 
 use std::error::Error as StdError;
 use std::fmt;
@@ -34,14 +31,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-
-pub mod error_chain;
-pub mod failure;
-mod proxy_env;
-mod request_label;
-
-pub use proxy_env::{LOOPBACK_NO_PROXY, ProxyEnv};
-pub use request_label::RequestLabel;
 
 /// A request with its whole body in memory.
 pub type HttpRequest = http::Request<Bytes>;
@@ -254,7 +243,17 @@ pub enum TransportErrorKind {
     BodyTooLarge,
     /// The request could not be built or sent (bad URL, invalid header).
     InvalidRequest,
-    /// Anything else: the connection broke mid-answer, a protocol error.
+    /// An `https://` request reached a server that does not speak TLS on that port (it
+    /// answered the TLS handshake in plain HTTP, typically). Nothing was sent and asking
+    /// again gets the same answer: use `http://` (for a loopback server) or the port that
+    /// speaks TLS.
+    NotTls,
+    /// The response body is in a content coding (`Content-Encoding`, RFC 9110 §8.4) the
+    /// transport cannot decode; the message names it. Not retryable: the server would
+    /// answer the same way. Transports decode `gzip`, `br` and `deflate`.
+    UnsupportedContentEncoding,
+    /// Anything else: the connection broke mid-answer, a protocol error, a compressed
+    /// body that does not decode.
     Other,
 }
 
@@ -265,6 +264,8 @@ impl fmt::Display for TransportErrorKind {
             TransportErrorKind::Timeout => "timed out",
             TransportErrorKind::BodyTooLarge => "response body too large",
             TransportErrorKind::InvalidRequest => "invalid request",
+            TransportErrorKind::NotTls => "the server does not speak TLS",
+            TransportErrorKind::UnsupportedContentEncoding => "unsupported content coding",
             TransportErrorKind::Other => "transport error",
         })
     }
@@ -275,8 +276,8 @@ impl fmt::Display for TransportErrorKind {
 /// Carries a [`TransportErrorKind`], a message and, optionally, the backend's own error as
 /// its [`source`](std::error::Error::source). Transport implementations must not put URLs
 /// with query strings, headers or bodies in the message: they may hold credentials.
-/// [`RequestLabel`] builds messages that name the request safely, and
-/// [`failure::is_retryable`] decides retryability by the rules every backend shares.
+/// (`http-common`'s `RequestLabel` builds messages that name the request safely, and its
+/// `failure` module decides retryability by the rules every HTTP backend shares.)
 #[derive(Clone, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct TransportError {
@@ -345,9 +346,14 @@ impl TransportError {
         self.retryable
     }
 
-    /// Whether the request certainly never reached the server.
+    /// Whether the request certainly never reached the server: no connection could be
+    /// made ([`TransportErrorKind::Connect`]), or the server turned out not to speak TLS
+    /// ([`TransportErrorKind::NotTls`]).
     pub fn is_connect(&self) -> bool {
-        self.kind == TransportErrorKind::Connect
+        matches!(
+            self.kind,
+            TransportErrorKind::Connect | TransportErrorKind::NotTls
+        )
     }
 }
 
@@ -416,69 +422,6 @@ impl TransportSettings {
     }
 }
 
-/// Collects a response body chunk by chunk, failing as soon as it passes the cap, so an
-/// oversized body is never held in memory. Both HTTP backends use it.
-///
-/// ```
-/// use auth_core::transport::LimitedBody;
-///
-/// let mut body = LimitedBody::new(5, Some(3));
-/// body.push(b"abc")?;
-/// assert!(body.push(b"def").is_err());
-/// # Ok::<(), auth_core::TransportError>(())
-/// ```
-#[derive(Debug)]
-pub struct LimitedBody {
-    buf: bytes::BytesMut,
-    limit: usize,
-}
-
-impl LimitedBody {
-    /// An empty body capped at `limit` bytes. A `Content-Length` hint, if known, is
-    /// checked against the cap at once and used to size the buffer.
-    pub fn new(limit: usize, content_length: Option<u64>) -> Self {
-        let capacity = content_length
-            .and_then(|n| usize::try_from(n).ok())
-            .unwrap_or(0)
-            .min(limit)
-            .min(1 << 20);
-        Self {
-            buf: bytes::BytesMut::with_capacity(capacity),
-            limit,
-        }
-    }
-
-    /// Fails early when a declared `Content-Length` is over the cap.
-    pub fn check_declared(limit: usize, content_length: Option<u64>) -> Result<(), TransportError> {
-        match content_length {
-            Some(n) if n > limit as u64 => Err(TransportError::body_too_large(limit)),
-            _ => Ok(()),
-        }
-    }
-
-    /// Appends a chunk, or fails if the body would pass the cap.
-    pub fn push(&mut self, chunk: &[u8]) -> Result<(), TransportError> {
-        if self.buf.len().saturating_add(chunk.len()) > self.limit {
-            return Err(TransportError::body_too_large(self.limit));
-        }
-        self.buf.extend_from_slice(chunk);
-        Ok(())
-    }
-
-    /// The collected body.
-    pub fn finish(self) -> Bytes {
-        self.buf.freeze()
-    }
-}
-
-/// The `User-Agent` a transport crate sends: `"<crate>/<version> auth-core/<version>"`.
-pub fn user_agent(crate_name: &str, crate_version: &str) -> String {
-    format!(
-        "{crate_name}/{crate_version} auth-core/{}",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -489,6 +432,13 @@ mod tests {
         assert!(TransportError::new(TransportErrorKind::Timeout, "x").is_retryable());
         assert!(!TransportError::body_too_large(10).is_retryable());
         assert!(!TransportError::new(TransportErrorKind::InvalidRequest, "x").is_retryable());
+        let not_tls = TransportError::new(TransportErrorKind::NotTls, "x");
+        assert!(!not_tls.is_retryable());
+        assert!(not_tls.is_connect());
+        assert!(
+            !TransportError::new(TransportErrorKind::UnsupportedContentEncoding, "x")
+                .is_retryable()
+        );
         assert!(
             TransportError::new(TransportErrorKind::Other, "reset")
                 .with_retryable(true)

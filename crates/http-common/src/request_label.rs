@@ -12,8 +12,9 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::time::Duration;
 
-use super::failure::{self, BackendErrors};
-use super::{TransportError, TransportErrorKind};
+use auth_core::{TransportError, TransportErrorKind};
+
+use crate::failure::{self, BackendErrors};
 
 /// Header and query values shorter than this are not scrubbed from messages: they are
 /// things like `gzip`, `json` or `1`, and replacing them would garble ordinary words.
@@ -28,7 +29,8 @@ const REDACTED: &str = "[redacted]";
 /// are `"<label>: <detail>"`, scrubbed of every secret of the request.
 ///
 /// ```
-/// use auth_core::transport::{RequestLabel, TransportErrorKind};
+/// use auth_core::TransportErrorKind;
+/// use http_common::RequestLabel;
 ///
 /// let request = http::Request::post("https://user:pa55word@auth.example.com/token?code=s3cr3t-code")
 ///     .header("authorization", "Bearer tok3n-value")
@@ -56,6 +58,38 @@ pub struct RequestLabel {
     /// Strings that must not appear in a message: the query, its longer values, the user
     /// info, longer header values. Longest first.
     secrets: Vec<String>,
+    /// Where the request went, for the advice when it met no TLS.
+    tls_target: TlsTarget,
+}
+
+/// What an `https://` request that met no TLS should have been sent to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TlsTarget {
+    /// Not an `https://` request.
+    NotHttps,
+    /// A loopback host, where plain HTTP is allowed: `http://host:port`.
+    Loopback { plain_origin: String, port: u16 },
+    /// Any other host.
+    Remote { port: u16 },
+}
+
+impl TlsTarget {
+    fn of(uri: &http::Uri) -> Self {
+        if uri.scheme() != Some(&http::uri::Scheme::HTTPS) {
+            return TlsTarget::NotHttps;
+        }
+        let port = uri.port_u16().unwrap_or(443);
+        let host = uri.host().unwrap_or_default();
+        // The same loopback rule that lets credentials travel over plain http.
+        let plain_origin = format!("http://{host}:{port}");
+        let loopback = url::Url::parse(&plain_origin)
+            .is_ok_and(|url| auth_core::secure_url::is_loopback(&url));
+        if loopback {
+            TlsTarget::Loopback { plain_origin, port }
+        } else {
+            TlsTarget::Remote { port }
+        }
+    }
 }
 
 impl fmt::Debug for RequestLabel {
@@ -83,6 +117,7 @@ impl RequestLabel {
         Self {
             shown,
             secrets: secrets(request),
+            tls_target: TlsTarget::of(request.uri()),
         }
     }
 
@@ -92,6 +127,7 @@ impl RequestLabel {
         Self {
             shown: origin(request.uri()),
             secrets: secrets(request),
+            tls_target: TlsTarget::of(request.uri()),
         }
     }
 
@@ -118,8 +154,12 @@ impl RequestLabel {
     }
 
     /// An error about this request caused by `cause`, retryable as the shared
-    /// [rules](super::failure) say for `kind` and that chain. The source is not attached:
+    /// [rules](crate::failure) say for `kind` and that chain. The source is not attached:
     /// do it with [`TransportError::with_source`] once `cause` is no longer borrowed.
+    ///
+    /// A connect failure whose chain shows that the server does not speak TLS
+    /// ([`failure::speaks_no_tls`]) becomes [`TransportErrorKind::NotTls`], whose message
+    /// says so and, for a loopback host, suggests the `http://` URL.
     pub fn failure(
         &self,
         kind: TransportErrorKind,
@@ -127,8 +167,41 @@ impl RequestLabel {
         cause: &(dyn StdError + 'static),
         backend: &impl BackendErrors,
     ) -> TransportError {
+        if kind == TransportErrorKind::Connect && failure::speaks_no_tls(cause, backend) {
+            return self.not_tls();
+        }
         self.error(kind, detail)
             .with_retryable(failure::is_retryable(kind, cause, backend))
+    }
+
+    /// The server answered this `https://` request's TLS handshake with something that is
+    /// not TLS: a [`TransportErrorKind::NotTls`], not retryable.
+    ///
+    /// ```
+    /// let request = http::Request::get("https://127.0.0.1:8080/token").body(())?;
+    /// let err = http_common::RequestLabel::of(&request).not_tls();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "the server does not speak TLS: GET https://127.0.0.1:8080/token: the server \
+    ///      answered the TLS handshake on port 8080 with something else, most likely plain \
+    ///      HTTP; for this loopback server use http://127.0.0.1:8080"
+    /// );
+    /// # Ok::<(), http::Error>(())
+    /// ```
+    pub fn not_tls(&self) -> TransportError {
+        let detail = match &self.tls_target {
+            TlsTarget::Loopback { plain_origin, port } => format!(
+                "the server answered the TLS handshake on port {port} with something else, \
+                 most likely plain HTTP; for this loopback server use {plain_origin}"
+            ),
+            TlsTarget::Remote { port } => format!(
+                "the server answered the TLS handshake on port {port} with something else, \
+                 most likely plain HTTP; check the URL's port"
+            ),
+            TlsTarget::NotHttps => "the server's answer to the TLS handshake is not TLS".to_owned(),
+        };
+        self.error(TransportErrorKind::NotTls, detail)
+            .with_retryable(false)
     }
 
     /// The request got no complete response within `after`: a retryable
@@ -331,6 +404,57 @@ mod tests {
         let garbled = io::Error::from(io::ErrorKind::InvalidData);
         let err = label.failure(TransportErrorKind::Other, &garbled, &garbled, &NoTls);
         assert!(!err.is_retryable());
+    }
+
+    #[test]
+    fn an_answer_that_is_not_tls_is_a_not_tls_error_suggesting_http_for_loopback() {
+        struct PlainHttp;
+        impl BackendErrors for PlainHttp {
+            fn is_certificate_rejection(&self, _: &(dyn StdError + 'static)) -> bool {
+                false
+            }
+            fn is_not_tls(&self, cause: &(dyn StdError + 'static)) -> bool {
+                cause.is::<io::Error>()
+            }
+        }
+        let cause = io::Error::from(io::ErrorKind::InvalidData);
+        let cases = [
+            (
+                "https://127.0.0.1:8080/t",
+                Some("use http://127.0.0.1:8080"),
+            ),
+            (
+                "https://localhost:3000/t?code=s3cr3t",
+                Some("use http://localhost:3000"),
+            ),
+            ("https://[::1]:9443/t", Some("use http://[::1]:9443")),
+            ("https://api.example.test/t", None),
+            ("https://localhost.example.test:8443/t", None),
+        ];
+        for (uri, advice) in cases {
+            for label in [
+                RequestLabel::of(&request(uri, &[])),
+                RequestLabel::origin_of(&request(uri, &[])),
+            ] {
+                let err = label.failure(TransportErrorKind::Connect, "corrupt", &cause, &PlainHttp);
+                assert_eq!(err.kind(), TransportErrorKind::NotTls, "{uri}");
+                assert!(!err.is_retryable(), "{uri}");
+                assert!(err.is_connect(), "{uri}");
+                let shown = err.to_string();
+                assert!(shown.contains("does not speak TLS"), "{shown}");
+                assert!(!shown.contains("s3cr3t"), "{shown}");
+                match advice {
+                    Some(advice) => assert!(shown.ends_with(advice), "{shown}"),
+                    None => {
+                        assert!(!shown.contains("http://"), "{shown}");
+                        assert!(shown.ends_with("check the URL's port"), "{shown}");
+                    }
+                }
+                // Only connect failures are read this way.
+                let other = label.failure(TransportErrorKind::Other, "corrupt", &cause, &PlainHttp);
+                assert_eq!(other.kind(), TransportErrorKind::Other, "{uri}");
+            }
+        }
     }
 
     #[test]

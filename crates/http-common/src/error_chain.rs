@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use std::io;
-//! use auth_core::transport::error_chain;
+//! use http_common::error_chain;
 //!
 //! #[derive(Debug, thiserror::Error)]
 //! #[error("the handshake failed")]

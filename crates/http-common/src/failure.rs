@@ -10,21 +10,29 @@
 //!   exchange (closed early, reset, aborted, ended mid-answer). That is what happens when
 //!   a server drops an idle keep-alive connection just as it is reused, and a fresh
 //!   connection may well succeed; a garbled answer, by contrast, will come back the same.
-//! - [`TransportErrorKind::BodyTooLarge`] and [`TransportErrorKind::InvalidRequest`]:
+//! - [`TransportErrorKind::BodyTooLarge`], [`TransportErrorKind::InvalidRequest`],
+//!   [`TransportErrorKind::NotTls`] and [`TransportErrorKind::UnsupportedContentEncoding`]:
 //!   never retryable, the same request gets the same answer.
+//!
+//! One connect failure gets a kind of its own: an `https://` request to a port where the
+//! server speaks plain HTTP. The server answers the TLS `ClientHello` with an HTTP error
+//! page, whose first byte (`H`) is no TLS record type, and the TLS library reports
+//! "received corrupt message of type InvalidContentType". [`speaks_no_tls`] recognises
+//! it, and [`RequestLabel::failure`](crate::RequestLabel::failure) turns it into a
+//! [`TransportErrorKind::NotTls`] that says so.
 //!
 //! The rules look at every error in the failure's chain ([`causes`], which looks inside
 //! `io::Error`s). What only the backend can recognise, its own error types, it answers
 //! through [`BackendErrors`].
 //!
-//! [`Idempotency`]: super::Idempotency
-//! [`causes`]: super::error_chain::causes
+//! [`Idempotency`]: auth_core::transport::Idempotency
+//! [`causes`]: crate::error_chain::causes
 //!
 //! ```
 //! use std::error::Error as StdError;
 //! use std::io;
 //! use auth_core::transport::TransportErrorKind;
-//! use auth_core::transport::failure::{self, BackendErrors};
+//! use http_common::failure::{self, BackendErrors};
 //!
 //! /// A backend with no error types of its own to recognise.
 //! struct Plain;
@@ -44,8 +52,9 @@
 use std::error::Error as StdError;
 use std::io;
 
-use super::TransportErrorKind;
-use super::error_chain::causes;
+use auth_core::TransportErrorKind;
+
+use crate::error_chain::causes;
 
 /// What only a backend can tell about its own error types. Each question is asked of
 /// every error in a failure's chain, `io::Error`-wrapped errors included.
@@ -62,6 +71,13 @@ pub trait BackendErrors {
         let _ = cause;
         false
     }
+
+    /// Whether `cause` says the server's answer to the TLS handshake was not TLS at all
+    /// (typically plain HTTP).
+    fn is_not_tls(&self, cause: &(dyn StdError + 'static)) -> bool {
+        let _ = cause;
+        false
+    }
 }
 
 impl<B: BackendErrors + ?Sized> BackendErrors for &B {
@@ -71,6 +87,54 @@ impl<B: BackendErrors + ?Sized> BackendErrors for &B {
 
     fn is_connection_closed(&self, cause: &(dyn StdError + 'static)) -> bool {
         (**self).is_connection_closed(cause)
+    }
+
+    fn is_not_tls(&self, cause: &(dyn StdError + 'static)) -> bool {
+        (**self).is_not_tls(cause)
+    }
+}
+
+/// The error types of the stack both transports run on: hyper for HTTP, rustls for TLS
+/// (reqwest reports its connection failures through them too).
+///
+/// ```
+/// use std::io;
+/// use auth_core::TransportErrorKind;
+/// use http_common::{HyperRustls, failure};
+///
+/// // As tokio-rustls reports a rejected certificate: inside an io::Error.
+/// let rejected = io::Error::new(
+///     io::ErrorKind::InvalidData,
+///     rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+/// );
+/// assert!(!failure::is_retryable(TransportErrorKind::Connect, &rejected, &HyperRustls));
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HyperRustls;
+
+impl BackendErrors for HyperRustls {
+    fn is_certificate_rejection(&self, cause: &(dyn StdError + 'static)) -> bool {
+        matches!(
+            cause.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented)
+        )
+    }
+
+    fn is_connection_closed(&self, cause: &(dyn StdError + 'static)) -> bool {
+        cause
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(|h| h.is_incomplete_message() || h.is_canceled() || h.is_closed())
+    }
+
+    fn is_not_tls(&self, cause: &(dyn StdError + 'static)) -> bool {
+        // The first byte of the answer is read as a TLS record's content type: an HTTP
+        // status line starts with `H` (0x48), which is none.
+        matches!(
+            cause.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::InvalidMessage(
+                rustls::InvalidMessage::InvalidContentType
+            ))
+        )
     }
 }
 
@@ -82,11 +146,21 @@ pub fn is_retryable(
     backend: &impl BackendErrors,
 ) -> bool {
     match kind {
-        TransportErrorKind::Connect => !is_certificate_rejected(err, backend),
+        TransportErrorKind::Connect => {
+            !is_certificate_rejected(err, backend) && !speaks_no_tls(err, backend)
+        }
         TransportErrorKind::Timeout => true,
         TransportErrorKind::Other => is_broken_connection(err, backend),
-        TransportErrorKind::BodyTooLarge | TransportErrorKind::InvalidRequest => false,
+        // BodyTooLarge, InvalidRequest, NotTls, UnsupportedContentEncoding, and whatever
+        // comes: the same request gets the same answer.
+        _ => false,
     }
+}
+
+/// Whether anything in `err`'s chain says the server answered the TLS handshake with
+/// something that is not TLS, as `backend` recognises it.
+pub fn speaks_no_tls(err: &(dyn StdError + 'static), backend: &impl BackendErrors) -> bool {
+    causes(err).any(|cause| backend.is_not_tls(cause))
 }
 
 /// Whether anything in `err`'s chain is a certificate rejection, as `backend` recognises
@@ -196,7 +270,7 @@ mod tests {
     }
 
     fn innermost(err: &Wrapper) -> String {
-        super::super::error_chain::innermost_cause(err).to_string()
+        crate::error_chain::innermost_cause(err).to_string()
     }
 
     #[test]
@@ -262,5 +336,53 @@ mod tests {
         let incomplete = Wrapper(Box::new(Incomplete));
         assert!(!is_broken_connection(&incomplete, &CertificatesOnly));
         assert!(is_broken_connection(&incomplete, &&Backend));
+    }
+
+    #[test]
+    fn the_stack_s_certificate_rejections_are_final_inside_nested_io_errors() {
+        let nested = Wrapper(Box::new(io::Error::other(io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        ))));
+        assert!(is_certificate_rejected(&nested, &HyperRustls));
+        assert!(!is_retryable(
+            TransportErrorKind::Connect,
+            &nested,
+            &HyperRustls
+        ));
+        for other in [
+            rustls::Error::DecryptError,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::MessageTooShort),
+        ] {
+            let handshake = Wrapper(Box::new(io::Error::new(io::ErrorKind::InvalidData, other)));
+            assert!(!is_certificate_rejected(&handshake, &HyperRustls));
+            assert!(!speaks_no_tls(&handshake, &HyperRustls));
+            assert!(is_retryable(
+                TransportErrorKind::Connect,
+                &handshake,
+                &HyperRustls
+            ));
+        }
+    }
+
+    #[test]
+    fn an_answer_that_is_not_tls_is_recognised_and_final() {
+        // As tokio-rustls reports an HTTP answer to a ClientHello.
+        let plain_http = Wrapper(Box::new(io::Error::new(
+            io::ErrorKind::InvalidData,
+            rustls::Error::InvalidMessage(rustls::InvalidMessage::InvalidContentType),
+        )));
+        assert!(speaks_no_tls(&plain_http, &HyperRustls));
+        assert!(!is_retryable(
+            TransportErrorKind::Connect,
+            &plain_http,
+            &HyperRustls
+        ));
+        assert!(
+            !speaks_no_tls(&plain_http, &Backend),
+            "the default recognises nothing"
+        );
+        let refused = Wrapper(Box::new(io::Error::from(io::ErrorKind::ConnectionRefused)));
+        assert!(!speaks_no_tls(&refused, &HyperRustls));
     }
 }

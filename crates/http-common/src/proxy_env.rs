@@ -24,7 +24,7 @@ pub const LOOPBACK_NO_PROXY: &str = "localhost,127.0.0.0/8,::1";
 /// The proxy settings of an environment.
 ///
 /// ```
-/// use auth_core::transport::ProxyEnv;
+/// use http_common::ProxyEnv;
 ///
 /// // Usually `ProxyEnv::from_process_env()`.
 /// let proxies = ProxyEnv::from_lookup(|name| match name {
@@ -95,7 +95,7 @@ impl ProxyEnv {
     /// not come from the process (a configuration file, a test).
     ///
     /// ```
-    /// use auth_core::transport::ProxyEnv;
+    /// use http_common::ProxyEnv;
     ///
     /// let proxies = ProxyEnv::from_vars([("ALL_PROXY", "http://proxy.internal:3128")]);
     /// assert_eq!(proxies.all(), Some("http://proxy.internal:3128"));
