@@ -326,3 +326,44 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn execute(schema: &async_graphql::dynamic::Schema, query: &str) -> async_graphql::Response {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let data = Arc::new(RequestData::new("u".to_owned()));
+        runtime.block_on(schema.execute(async_graphql::Request::new(query).data(data)))
+    }
+
+    proptest! {
+        /// Whatever the text, the engine answers (data or errors), never a panic.
+        #[test]
+        fn any_query_text_gets_an_answer(query in r#"[{}()\[\]:$@!.=,"a-z_0-9 \n]{0,200}"#) {
+            let schema = build_schema(SCHEMA_SDL).unwrap();
+            let response = execute(&schema, &query);
+            prop_assert!(response.data != async_graphql::Value::Null || !response.errors.is_empty());
+        }
+
+        /// Any selection of the known fields answers the signed-in user's id.
+        #[test]
+        fn selections_of_me_answer_the_user(
+            aliases in proptest::collection::vec("[a-z]{1,6}", 1..5),
+        ) {
+            let schema = build_schema(SCHEMA_SDL).unwrap();
+            let selections: Vec<String> =
+                aliases.iter().map(|a| format!("{a}: id")).collect();
+            let response = execute(&schema, &format!("{{ me {{ {} }} }}", selections.join(" ")));
+            prop_assert!(response.errors.is_empty(), "{:?}", response.errors);
+            let data = serde_json::to_value(&response.data).unwrap();
+            for alias in &aliases {
+                prop_assert_eq!(&data["me"][alias.as_str()], "u");
+            }
+        }
+    }
+}
