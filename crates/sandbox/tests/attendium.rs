@@ -1179,6 +1179,18 @@ async fn graphql_faults_take_each_documented_shape() {
         .json();
     assert_eq!(partial["data"], json!({ "me": null, "alias": "Query" }));
     assert_eq!(partial["errors"][0]["path"], json!(["me"]));
+    assert_eq!(
+        partial["errors"][0]["message"],
+        "Simulated failure of this field"
+    );
+    // Nothing nullable to fail: the data stays whole and the error has no path.
+    server
+        .attendium
+        .inject_graphql_fault(GraphqlFault::PartialData, FaultTimes::Once);
+    let whole = graphql(&server, token, "{ __typename }").await.json();
+    assert_eq!(whole["data"], json!({ "__typename": "Query" }));
+    assert_eq!(whole["errors"][0]["extensions"]["code"], "PARTIAL_RESULT");
+    assert!(whole["errors"][0].get("path").is_none(), "{whole}");
 
     server
         .attendium
@@ -1229,7 +1241,7 @@ async fn graphql_faults_take_each_documented_shape() {
         healthy.json(),
         json!({ "data": { "me": { "id": "user-1" } } })
     );
-    assert_eq!(server.attendium.counters().requests_to("/graphql"), 7);
+    assert_eq!(server.attendium.counters().requests_to("/graphql"), 8);
 
     server
         .attendium
