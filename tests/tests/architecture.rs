@@ -238,3 +238,23 @@ fn auth_core_s_public_api_names_no_proxy_backend_or_socket_type() {
         }
     }
 }
+
+#[test]
+fn the_graphql_engine_stays_in_the_sandbox_without_its_optional_parts() {
+    for package in [
+        "auth-core",
+        "communico",
+        "attendium",
+        "http-reqwest",
+        "http-hyper",
+    ] {
+        assert_free_of(package, &[], &["async-graphql"]);
+    }
+    // Default features off: no GraphiQL/playground templates, no uploads to temporary
+    // files, no e-mail validator.
+    assert_free_of(
+        "sandbox",
+        &[],
+        &["handlebars", "askama", "tempfile", "fast_chemail"],
+    );
+}

@@ -626,10 +626,21 @@ type Root {
         let first = codegen::generate(rich_root().path()).unwrap();
         let events = &first[0].contents;
         assert!(events.contains("pub struct Events;"), "{events}");
-        // Custom scalars are looked up where graphql.rs documents them.
+        // Custom scalars are looked up in the generated `scalars.rs`, which maps them.
         assert!(
-            events.contains("crate::graphql::scalars::DateTime"),
+            events.contains("crate::generated::scalars::DateTime"),
             "{events}"
+        );
+        let scalars = first
+            .iter()
+            .find(|f| f.path.ends_with("/scalars.rs"))
+            .unwrap();
+        assert!(
+            scalars
+                .contents
+                .contains("pub type DateTime = ::jiff::Timestamp;"),
+            "{}",
+            scalars.contents
         );
         // Each root parses the schema anew (the generator caches per path), with hash
         // maps seeded afresh: the bytes must not depend on their iteration order.

@@ -13,6 +13,7 @@
 mod codegen;
 mod error;
 mod introspection;
+mod root;
 mod schema_pull;
 
 use std::path::{Path, PathBuf};
@@ -28,8 +29,9 @@ use crate::error::Error;
 struct Cli {
     #[command(subcommand)]
     command: Command,
-    /// Work on another copy of the workspace (tests use a temporary one).
-    #[arg(long, global = true, hide = true)]
+    /// The workspace to work on [default: the one `cargo xtask` runs in, or the one
+    /// containing the current directory].
+    #[arg(long, global = true, value_name = "DIR")]
     root: Option<PathBuf>,
 }
 
@@ -68,8 +70,11 @@ enum SchemaCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let root = cli.root.unwrap_or_else(workspace_root);
-    match run(&root, cli.command) {
+    let outcome = std::env::current_dir()
+        .map_err(|e| Error::io(Path::new("."), e))
+        .and_then(|cwd| root::find(cli.root, std::env::var_os(root::MANIFEST_DIR_VAR), &cwd))
+        .and_then(|root| run(&root, cli.command));
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         // Exit 2 for a bad command line, as clap does for its own errors.
         Err(err @ Error::Usage(_)) => {
@@ -81,12 +86,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-/// The workspace root: this crate lives in `<root>/xtask`.
-fn workspace_root() -> PathBuf {
-    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest_dir.parent().unwrap_or(manifest_dir).to_path_buf()
 }
 
 fn run(root: &Path, command: Command) -> Result<(), Error> {

@@ -72,10 +72,67 @@ fn codegen_check_fails_on_a_stale_file_names_it_and_prints_the_fix() {
     assert!(fix.status.success(), "{}", text(&fix.stderr));
     assert_eq!(
         text(&fix.stdout),
-        "stale:   crates/attendium/src/generated/me.rs\n2 generated files, 1 changed\n"
+        "stale:   crates/attendium/src/generated/me.rs\n3 generated files, 1 changed\n"
     );
     assert_eq!(fs::read_to_string(&me).unwrap(), original);
     assert!(xtask(root.path(), &["codegen", "--check"]).status.success());
+}
+
+/// The root is read at run time: a binary built in this checkout works on the copy named
+/// by `CARGO_MANIFEST_DIR` (what `cargo xtask` sets), or else on the workspace containing
+/// the current directory, and never on the checkout it was built in.
+#[test]
+fn the_root_is_found_at_run_time_not_where_the_binary_was_built() {
+    let root = copy_of_workspace();
+    fs::write(
+        root.path().join("Cargo.toml"),
+        "[workspace]\nmembers = [\"xtask\"]\n",
+    )
+    .unwrap();
+    fs::create_dir_all(root.path().join("xtask")).unwrap();
+    let me = root.path().join(OUTPUT).join("me.rs");
+    let original = fs::read_to_string(&me).unwrap();
+    fs::write(&me, format!("{original}// hand edit\n")).unwrap();
+
+    let run = |configure: &dyn Fn(&mut Command)| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(["codegen", "--check"])
+            .env_remove("ATTENDIUM_TOKEN");
+        configure(&mut command);
+        command.output().unwrap()
+    };
+    // `cargo xtask` in the copy sets CARGO_MANIFEST_DIR to the copy's xtask/.
+    let from_manifest_dir = run(&|c| {
+        c.env("CARGO_MANIFEST_DIR", root.path().join("xtask"))
+            .current_dir(std::env::temp_dir());
+    });
+    // A binary run directly, from a directory inside the copy.
+    let from_current_dir = run(&|c| {
+        c.env_remove("CARGO_MANIFEST_DIR")
+            .current_dir(root.path().join(OPERATIONS));
+    });
+    for out in [from_manifest_dir, from_current_dir] {
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains("stale:   crates/attendium/src/generated/me.rs"),
+            "{stderr}"
+        );
+    }
+
+    // Outside any workspace, without --root: a usage error saying what to do.
+    let outside = tempfile::tempdir().unwrap();
+    let out = run(&|c| {
+        c.env_remove("CARGO_MANIFEST_DIR")
+            .current_dir(outside.path());
+    });
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("--root"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]

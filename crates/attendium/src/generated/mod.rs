@@ -13,6 +13,10 @@
 #![allow(unreachable_pub)]
 #![allow(unused_imports)]
 
+// The Rust types of the custom scalars.
+#[rustfmt::skip]
+pub mod scalars;
+
 // From schemas/operations/Me.graphql.
 #[rustfmt::skip]
 #[path = "me.rs"]

@@ -222,6 +222,7 @@ pub struct AttendiumConfig {
     pub(crate) code_ttl: Duration,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) randomness: TokenRandomness,
+    pub(crate) schema_sdl: Option<Arc<str>>,
 }
 
 impl fmt::Debug for AttendiumConfig {
@@ -235,6 +236,13 @@ impl fmt::Debug for AttendiumConfig {
             .field("code_ttl", &self.code_ttl)
             .field("clock", &self.clock)
             .field("randomness", &self.randomness)
+            .field(
+                "schema_sdl",
+                &self
+                    .schema_sdl
+                    .as_ref()
+                    .map(|sdl| format!("{} bytes", sdl.len())),
+            )
             .finish()
     }
 }
@@ -258,6 +266,7 @@ impl AttendiumConfig {
             code_ttl: DEFAULT_CODE_TTL,
             clock: Arc::new(SystemClock),
             randomness: TokenRandomness::default(),
+            schema_sdl: None,
         }
     }
 
@@ -306,6 +315,28 @@ impl AttendiumConfig {
     /// Where token randomness comes from.
     pub fn randomness(mut self, randomness: TokenRandomness) -> Self {
         self.randomness = randomness;
+        self
+    }
+
+    /// The GraphQL schema `POST /graphql` serves, as SDL (GraphQL spec §3), instead of
+    /// [`SCHEMA_SDL`](super::SCHEMA_SDL), e.g. a schema pulled from the real service.
+    ///
+    /// Fields the sandbox models answer from its state (`Query.me` is the signed-in user
+    /// and its `id` the user id); every other field answers a deterministic sample of its
+    /// type. [`Attendium::new`](super::Attendium::new) fails with
+    /// [`AttendiumError::InvalidSchema`](super::AttendiumError::InvalidSchema) when the
+    /// SDL does not parse or is not a valid schema.
+    ///
+    /// ```
+    /// use sandbox::attendium::AttendiumConfig;
+    ///
+    /// let config = AttendiumConfig::new().schema_sdl(
+    ///     "type Query { me: User }\ntype User { id: ID! rooms: [String!]! }",
+    /// );
+    /// # let _ = config;
+    /// ```
+    pub fn schema_sdl(mut self, sdl: impl Into<String>) -> Self {
+        self.schema_sdl = Some(Arc::from(sdl.into()));
         self
     }
 }

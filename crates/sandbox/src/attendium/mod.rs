@@ -106,6 +106,10 @@ pub enum AttendiumError {
     /// The authorization server redirected to something that is not a URL.
     #[error("the authorization server redirected to something that is not a URL")]
     BadRedirect,
+    /// The SDL given to [`AttendiumConfig::schema_sdl`] cannot be served: it does not
+    /// parse, or is not a valid schema (GraphQL spec §3). The message names the cause.
+    #[error("the GraphQL schema cannot be served: {0}")]
+    InvalidSchema(String),
 }
 
 /// Identifies an authorization request waiting for [`Attendium::approve`] or
@@ -247,6 +251,8 @@ pub(crate) struct Inner {
     clock: Arc<dyn Clock>,
     state: Mutex<State>,
     pending_changed: Notify,
+    /// The GraphQL schema `POST /graphql` serves.
+    pub(crate) schema: async_graphql::dynamic::Schema,
 }
 
 impl Inner {
@@ -289,7 +295,8 @@ impl Attendium {
     /// # Errors
     /// [`AttendiumError::InvalidIssuer`] when `issuer` is not an `http(s)` URL without
     /// query, fragment and user info (RFC 8414 §2), or its path has characters other than
-    /// `A-Z a-z 0-9 - . _ ~ /`.
+    /// `A-Z a-z 0-9 - . _ ~ /`; [`AttendiumError::InvalidSchema`] when the SDL of
+    /// [`AttendiumConfig::schema_sdl`] cannot be served.
     pub fn new(config: AttendiumConfig, issuer: Url) -> Result<Self, AttendiumError> {
         let plain_path = issuer
             .path()
@@ -305,6 +312,8 @@ impl Attendium {
         {
             return Err(AttendiumError::InvalidIssuer);
         }
+        let sdl = config.schema_sdl.as_deref().unwrap_or(graphql::SCHEMA_SDL);
+        let schema = graphql::build_schema(sdl).map_err(|e| AttendiumError::InvalidSchema(e.0))?;
         let origin = issuer.origin().ascii_serialization();
         let path = issuer.path().trim_end_matches('/');
         let inner = Inner {
@@ -314,6 +323,7 @@ impl Attendium {
             clock: Arc::clone(&config.clock),
             state: Mutex::new(State::new(&config)),
             pending_changed: Notify::new(),
+            schema,
         };
         Ok(Self {
             inner: Arc::new(inner),

@@ -1,40 +1,50 @@
-//! `POST /graphql`: the known Attendium schema, behind a bearer token from this server.
+//! `POST /graphql`: a GraphQL schema behind a bearer token from this server.
 //!
-//! The schema served is exactly `schemas/attendium.graphql` (compiled in), plus what every
-//! GraphQL server has: the built-in scalars and directives and the introspection types,
-//! so that a standard introspection query (`cargo xtask schema pull`) reads it back.
+//! The schema served is `schemas/attendium.graphql` (compiled in), or the SDL given to
+//! [`AttendiumConfig::schema_sdl`](super::AttendiumConfig::schema_sdl), built at start-up
+//! into an [`async-graphql`](async_graphql) dynamic schema. The engine parses, validates
+//! (errors with `locations`), answers introspection (so `cargo xtask schema pull` reads
+//! the schema back) and executes. The fields the sandbox models answer from its state
+//! (`Query.me` is the signed-in user); every other field answers a deterministic sample
+//! of its type, so any operation that validates gets a well-typed answer.
+//!
 //! Requests follow GraphQL over HTTP: `application/json` bodies with `query`,
 //! `variables` and `operationName`; the answer is `application/graphql-response+json`
 //! when the client accepts it (request errors then get `400`), else `application/json`
 //! (request errors get `200`).
 
-mod execute;
 mod schema;
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
+use async_graphql::Variables;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use self::execute::{Injected, Outcome, Viewer};
-use self::schema::{Schema, SchemaError};
+use self::schema::RequestData;
+pub(crate) use self::schema::SchemaError;
 use super::Inner;
 use super::faults::GraphqlFault;
 use super::http_util::{bad_gateway_page, has_media_type, json_response_typed};
 
-/// The SDL `POST /graphql` serves: `schemas/attendium.graphql`, compiled in. A test fails
-/// when a field of it has no resolver here, or when introspection disagrees with it.
+/// The SDL `POST /graphql` serves unless
+/// [`AttendiumConfig::schema_sdl`](super::AttendiumConfig::schema_sdl) gives another:
+/// `schemas/attendium.graphql`, compiled in. A test reads it back by introspection and
+/// fails when the two differ.
 pub const SCHEMA_SDL: &str = include_str!("../../../../../schemas/attendium.graphql");
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
-/// The served schema, built once.
-fn served_schema() -> Result<&'static Schema, &'static SchemaError> {
-    static SCHEMA: OnceLock<Result<Schema, SchemaError>> = OnceLock::new();
-    SCHEMA.get_or_init(|| Schema::from_sdl(SCHEMA_SDL)).as_ref()
+/// The longest query accepted, in bytes. The standard introspection query is about 1.5 KB.
+const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// The engine's schema for `sdl`.
+pub(crate) fn build_schema(sdl: &str) -> Result<async_graphql::dynamic::Schema, SchemaError> {
+    schema::build(sdl)
 }
 
 /// The media type of the answer, from the request's `Accept` (GraphQL over HTTP §6.2.1).
@@ -169,16 +179,6 @@ pub(crate) async fn graphql(
             );
         }
     };
-    let schema = match served_schema() {
-        Ok(schema) => schema,
-        Err(error) => {
-            return json_response_typed(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &errors_body(&[(&error.0, "INTERNAL_SERVER_ERROR")]),
-                media_type,
-            );
-        }
-    };
     if fault == Some(GraphqlFault::RequestError) {
         return json_response_typed(
             StatusCode::BAD_REQUEST,
@@ -186,117 +186,87 @@ pub(crate) async fn graphql(
             media_type,
         );
     }
-    let injected = match fault {
-        Some(GraphqlFault::Errors) => Injected::RootError,
-        Some(GraphqlFault::PartialData) => Injected::PartialData,
-        _ => Injected::Nothing,
-    };
-    let outcome = execute::run(
-        schema,
-        &Viewer { user_id: &user_id },
-        &request.query,
-        request.operation_name.as_deref(),
-        &request.variables,
-        injected,
-    );
-    match outcome {
-        Outcome::Rejected(errors) => {
-            let status = if media_type == GRAPHQL_RESPONSE_JSON {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            let errors: Vec<Value> = errors.iter().map(|e| e.to_json()).collect();
-            json_response_typed(status, &json!({ "errors": errors }), media_type)
-        }
-        Outcome::Executed { data, errors } => {
-            let mut body = Map::new();
-            if !errors.is_empty() {
-                let errors = errors.iter().map(|e| e.to_json()).collect();
-                body.insert("errors".into(), Value::Array(errors));
-            }
-            body.insert("data".into(), data);
-            json_response_typed(StatusCode::OK, &Value::Object(body), media_type)
+    if request.query.len() > MAX_QUERY_BYTES {
+        return request_errors(
+            vec![
+                json!({ "message": format!("The query is longer than {MAX_QUERY_BYTES} bytes.") }),
+            ],
+            media_type,
+        );
+    }
+    let data = RequestData::new(user_id);
+    let fail_root = fault == Some(GraphqlFault::Errors);
+    let fail_nullable = fault == Some(GraphqlFault::PartialData);
+    data.fail_root.store(fail_root, Ordering::SeqCst);
+    data.fail_nullable.store(fail_nullable, Ordering::SeqCst);
+    let data = Arc::new(data);
+    let mut engine_request = async_graphql::Request::new(request.query)
+        .variables(Variables::from_json(Value::Object(request.variables)))
+        .data(Arc::clone(&data));
+    if let Some(name) = request.operation_name {
+        engine_request = engine_request.operation_name(name);
+    }
+    let response = inner.schema.execute(engine_request).await;
+    let errors: Vec<Value> = response
+        .errors
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap_or_else(|_| json!({ "message": e.message })))
+        .collect();
+    // GraphQL spec §7.1.2: field errors have a `path`; errors without one, with no data,
+    // refused the request before execution (syntax, validation, variables).
+    let refused = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    if refused {
+        return request_errors(errors, media_type);
+    }
+    let mut errors = errors;
+    let mut data_json = serde_json::to_value(&response.data).unwrap_or(Value::Null);
+    if fail_root {
+        // A failed root field of a real server is typically non-null: it takes `data`
+        // down with it (GraphQL spec §6.4.4).
+        data_json = Value::Null;
+        if data.fail_root.load(Ordering::SeqCst) {
+            errors.push(json!({
+                "message": "Internal server error",
+                "extensions": { "code": "INTERNAL_SERVER_ERROR" },
+            }));
         }
     }
+    if fail_nullable && data.fail_nullable.load(Ordering::SeqCst) {
+        // No nullable field to fail: the data stays whole and the error has no path.
+        errors.push(json!({
+            "message": "Some results may be incomplete",
+            "extensions": { "code": "PARTIAL_RESULT" },
+        }));
+    }
+    let mut body = Map::new();
+    if !errors.is_empty() {
+        body.insert("errors".into(), Value::Array(errors));
+    }
+    body.insert("data".into(), data_json);
+    json_response_typed(StatusCode::OK, &Value::Object(body), media_type)
+}
+
+/// A request error: no `data` (GraphQL over HTTP §6.4.1 and §6.4.2).
+fn request_errors(errors: Vec<Value>, media_type: &'static str) -> Response {
+    let status = if media_type == GRAPHQL_RESPONSE_JSON {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    json_response_typed(status, &json!({ "errors": errors }), media_type)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attendium::graphql::schema::{Kind, TypeRef};
 
     #[test]
     fn the_served_sdl_builds() {
-        let schema = served_schema().unwrap();
-        assert!(schema.get(&schema.query_type).is_some());
-        assert!(schema.field(&schema.query_type, "me").is_some());
-    }
-
-    /// A selection of every field reachable from `type_name`, a few levels deep.
-    fn select_everything(schema: &Schema, type_name: &str, depth: usize) -> String {
-        let Some(def) = schema.get(type_name) else {
-            return String::new();
-        };
-        let mut parts = vec!["__typename".to_owned()];
-        for field in &def.fields {
-            let required_args = field
-                .args
-                .iter()
-                .any(|a| a.ty.is_non_null() && a.default_value.is_none());
-            assert!(
-                !required_args,
-                "{type_name}.{} takes required arguments: teach this test which values to pass",
-                field.name
-            );
-            let composite = schema
-                .get(field.ty.named())
-                .is_some_and(|t| t.kind.is_composite());
-            if !composite {
-                parts.push(field.name.clone());
-            } else if depth > 0 {
-                let inner = select_everything(schema, field.ty.named(), depth - 1);
-                parts.push(format!("{} {{ {inner} }}", field.name));
-            }
-        }
-        parts.join(" ")
-    }
-
-    /// The sandbox has a resolver for every field the SDL in `schemas/` declares: if the
-    /// SDL grows, this fails until the sandbox learns to answer the new fields.
-    #[test]
-    fn every_field_of_the_served_sdl_resolves() {
-        let schema = served_schema().unwrap();
-        let query = format!("{{ {} }}", select_everything(schema, &schema.query_type, 4));
-        let outcome = execute::run(
-            schema,
-            &Viewer { user_id: "u-1" },
-            &query,
-            None,
-            &Map::new(),
-            Injected::Nothing,
-        );
-        match outcome {
-            Outcome::Executed { data, errors } => {
-                assert!(errors.is_empty(), "{query}: {errors:?}");
-                assert_eq!(data["me"]["id"], "u-1");
-            }
-            Outcome::Rejected(errors) => panic!("{query}: {errors:?}"),
-        }
-    }
-
-    #[test]
-    fn the_known_schema_is_the_one_described() {
-        // The fact sheet: `Query.me` returns the signed-in user, with `id: ID!`.
-        let schema = served_schema().unwrap();
-        let me = schema.field(&schema.query_type, "me").unwrap();
-        let user = schema.get(me.ty.named()).unwrap();
-        assert_eq!(user.kind, Kind::Object);
-        let id = user.field("id").unwrap();
-        assert_eq!(
-            id.ty,
-            TypeRef::NonNull(Box::new(TypeRef::Named("ID".to_owned())))
-        );
+        let schema = build_schema(SCHEMA_SDL).unwrap();
+        let sdl = schema.sdl();
+        assert!(sdl.contains("me: User"), "{sdl}");
     }
 
     #[test]
@@ -353,6 +323,47 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(body)
             );
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn execute(schema: &async_graphql::dynamic::Schema, query: &str) -> async_graphql::Response {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let data = Arc::new(RequestData::new("u".to_owned()));
+        runtime.block_on(schema.execute(async_graphql::Request::new(query).data(data)))
+    }
+
+    proptest! {
+        /// Whatever the text, the engine answers (data or errors), never a panic.
+        #[test]
+        fn any_query_text_gets_an_answer(query in r#"[{}()\[\]:$@!.=,"a-z_0-9 \n]{0,200}"#) {
+            let schema = build_schema(SCHEMA_SDL).unwrap();
+            let response = execute(&schema, &query);
+            prop_assert!(response.data != async_graphql::Value::Null || !response.errors.is_empty());
+        }
+
+        /// Any selection of the known fields answers the signed-in user's id.
+        #[test]
+        fn selections_of_me_answer_the_user(
+            aliases in proptest::collection::vec("[a-z]{1,6}", 1..5),
+        ) {
+            let schema = build_schema(SCHEMA_SDL).unwrap();
+            let selections: Vec<String> =
+                aliases.iter().map(|a| format!("{a}: id")).collect();
+            let response = execute(&schema, &format!("{{ me {{ {} }} }}", selections.join(" ")));
+            prop_assert!(response.errors.is_empty(), "{:?}", response.errors);
+            let data = serde_json::to_value(&response.data).unwrap();
+            for alias in &aliases {
+                prop_assert_eq!(&data["me"][alias.as_str()], "u");
+            }
         }
     }
 }
