@@ -17,5 +17,7 @@ pub use auth::{
     LoginInProgress, LoginOptions, Logout,
 };
 pub use auth_loopback::LoopbackHost;
+/// Why the browser login's loopback listener failed, inside [`Error::Loopback`].
+pub use auth_loopback::Error as LoopbackError;
 pub use error::Error;
 pub use graphql::{GraphQlClient, GraphQlError, Response as GraphQlResponse};

@@ -79,12 +79,15 @@ pub(crate) async fn run(
         (None, false) => Some(default_store()?),
     };
     if let Some(dir) = store {
-        std::fs::create_dir_all(&dir).map_err(|e| Failure::io(&dir.display().to_string(), &e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Failure::io(&format!("the session directory {}", dir.display()), &e)
+                .next("choose another with --store (or ATTEND_STORE)")
+        })?;
         builder = builder.store_dir(dir);
     }
     let auth = builder
         .build()
-        .map_err(|e| Failure::attendium(e, &issuer))?;
+        .map_err(|e| Failure::attendium(e, &issuer, &api_url))?;
     let session = Session {
         auth,
         transport,
@@ -113,7 +116,7 @@ fn default_store() -> Result<PathBuf, Failure> {
 
 impl Session {
     fn fail(&self, error: attendium::Error) -> Failure {
-        Failure::attendium(error, &self.issuer)
+        Failure::attendium(error, &self.issuer, &self.api_url)
     }
 
     async fn login(&self, args: &LoginArgs, shown: UrlShown) -> Result<(), Failure> {
@@ -162,7 +165,7 @@ impl Session {
                 open_browser(&url);
             }
             eprintln!("Waiting for the browser to come back (Ctrl-C to give up)…");
-            login.finish(Duration::from_secs(args.timeout)).await
+            login.finish(Duration::from_secs(args.browser_timeout)).await
         };
         let token = token.map_err(|e| self.fail(e))?;
         let expiry = token
@@ -186,7 +189,7 @@ impl Session {
                     no_browser: true,
                     port: None,
                     scope: Vec::new(),
-                    timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
+                    browser_timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
                 };
                 self.login(&login, UrlShown::Hidden).await
             }
@@ -284,8 +287,9 @@ impl Session {
             Failure::usage(format!("`{}` is not a URL: {e}", self.api_url))
                 .next("check --api-url (or ATTENDIUM_API_URL)")
         })?;
-        GraphQlClient::new(endpoint, self.transport.clone(), self.auth.token_provider())
-            .map_err(|e| self.fail(e))
+        GraphQlClient::new(endpoint, self.transport.clone(), self.auth.token_provider()).map_err(
+            |e| Failure::usage(e.to_string()).next("check --api-url (or ATTENDIUM_API_URL)"),
+        )
     }
 }
 
@@ -377,7 +381,8 @@ mod tests {
             EndpointFault::BadGatewayHtml,
             FaultTimes::Always,
         );
-        let transport = crate::transport::build(crate::cli::HttpBackend::Reqwest).unwrap();
+        let transport = crate::transport::build(crate::cli::HttpBackend::Reqwest, Duration::from_secs(60))
+            .unwrap();
         let session = Session {
             auth: AttendiumAuth::builder(transport.clone())
                 .issuer(server.issuer())

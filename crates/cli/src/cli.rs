@@ -36,6 +36,12 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = HttpBackend::Reqwest, env = "ATTEND_HTTP", help_heading = GLOBAL)]
     pub(crate) http: HttpBackend,
 
+    /// The most time one request may take, in seconds, with all its retries: each
+    /// attempt gets a share of what is left, and each retry is said on stderr.
+    #[arg(long, global = true, env = "ATTEND_TIMEOUT", value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400), help_heading = GLOBAL)]
+    pub(crate) timeout: u64,
+
     #[command(subcommand)]
     pub(crate) command: Command,
 }
@@ -261,9 +267,9 @@ pub(crate) struct LoginArgs {
     /// A scope to ask for (repeat for several).
     #[arg(long, value_name = "S")]
     pub(crate) scope: Vec<String>,
-    /// How long to wait for the browser, in seconds.
+    /// How long to wait for the browser to come back, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub(crate) timeout: u64,
+    pub(crate) browser_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -351,7 +357,7 @@ mod tests {
                 .find("Global options:")
                 .unwrap_or_else(|| panic!("no heading in {path:?}:\n{help}"));
             let (before, after) = help.split_at(heading);
-            for flag in ["--sandbox ", "-v, --verbose", "--http "] {
+            for flag in ["--sandbox ", "-v, --verbose", "--http ", "--timeout "] {
                 let listed =
                     |text: &str| text.lines().any(|line| line.trim_start().starts_with(flag));
                 assert!(
