@@ -165,7 +165,9 @@ impl Session {
                 open_browser(&url);
             }
             eprintln!("Waiting for the browser to come back (Ctrl-C to give up)…");
-            login.finish(Duration::from_secs(args.browser_timeout)).await
+            login
+                .finish(Duration::from_secs(args.browser_timeout))
+                .await
         };
         let token = token.map_err(|e| self.fail(e))?;
         let expiry = token
@@ -381,8 +383,9 @@ mod tests {
             EndpointFault::BadGatewayHtml,
             FaultTimes::Always,
         );
-        let transport = crate::transport::build(crate::cli::HttpBackend::Reqwest, Duration::from_secs(60))
-            .unwrap();
+        let transport =
+            crate::transport::build(crate::cli::HttpBackend::Reqwest, Duration::from_secs(60))
+                .unwrap();
         let session = Session {
             auth: AttendiumAuth::builder(transport.clone())
                 .issuer(server.issuer())

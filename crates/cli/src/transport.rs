@@ -35,8 +35,7 @@ pub(crate) fn build(
         .next("try the other backend with --http")
     })?;
     let sleep = sleep_fn(|d| Box::pin(tokio::time::sleep(d)));
-    Ok(Arc::new(
-        Retry::new(raw, Arc::new(sleep))
-            .with_policy(RetryPolicy::default().with_deadline(deadline)),
-    ))
+    Ok(Arc::new(Retry::new(raw, Arc::new(sleep)).with_policy(
+        RetryPolicy::default().with_deadline(deadline),
+    )))
 }

@@ -115,7 +115,13 @@ fn not_logged_in_is_an_authentication_error() {
 fn a_dead_issuer_is_a_network_error() {
     let store = tempfile::tempdir().unwrap();
     attend()
-        .args(["attendium", "login", "--no-browser", "--browser-timeout", "5"])
+        .args([
+            "attendium",
+            "login",
+            "--no-browser",
+            "--browser-timeout",
+            "5",
+        ])
         .arg("--issuer")
         .arg(format!("http://127.0.0.1:{}", closed_port()))
         .arg("--store")

@@ -308,6 +308,17 @@ pub struct PendingAuthorization {
 }
 
 impl PendingAuthorization {
+    /// Whether `callback` carries this request's `state` (compared in constant time).
+    /// A loopback listener uses it to tell the genuine redirect from stray or forged
+    /// requests, which it ignores (RFC 6749 §10.12); [`validate`](Self::validate) still
+    /// checks everything.
+    pub fn state_matches(&self, callback: &Callback) -> bool {
+        callback
+            .state
+            .as_ref()
+            .is_some_and(|state| constant_time_eq(state.secret(), self.state.secret()))
+    }
+
     /// Checks an authorization response and returns its code.
     ///
     /// In this order:
