@@ -591,16 +591,19 @@ impl LoginInProgress {
             .await?;
         let outcome = complete(&auth, &metadata, &client, &pending, callback.url()).await;
         let issuer = auth.inner.issuer.as_str().trim_end_matches('/');
-        callback.respond(match &outcome {
+        let page = match &outcome {
             Ok(_) => Page::success(
                 "Signed in",
-                format!("You are signed in to {issuer}. You may close this tab and return to the terminal."),
+                format!(
+                    "You are signed in to {issuer}. You may close this tab and return to the terminal."
+                ),
             ),
             Err(error) => Page::failure(
                 "Sign-in failed",
                 format!("{error}. You may close this tab; the terminal says what to do next."),
             ),
-        });
+        };
+        callback.respond(page).await;
         outcome
     }
 }

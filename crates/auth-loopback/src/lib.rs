@@ -48,7 +48,7 @@
 //!     .await?;
 //! assert_eq!(callback.url().path(), "/callback");
 //! // ... check the callback, exchange the code ...
-//! callback.respond(Page::success("Signed in", "You may close this tab."));
+//! callback.respond(Page::success("Signed in", "You may close this tab.")).await;
 //! # Ok(())
 //! # }
 //! ```
@@ -292,7 +292,7 @@ fn escape_html(text: &str) -> String {
 /// a neutral page that sends the person to the terminal.
 pub struct PendingCallback {
     url: Url,
-    answer: oneshot::Sender<Page>,
+    answer: oneshot::Sender<(Page, oneshot::Sender<()>)>,
 }
 
 impl fmt::Debug for PendingCallback {
@@ -311,10 +311,14 @@ impl PendingCallback {
         &self.url
     }
 
-    /// Answers the browser with `page` and closes its connection.
-    pub fn respond(self, page: Page) {
-        // The browser may have gone, or the answer timeout passed: nothing to do then.
-        let _ = self.answer.send(page);
+    /// Answers the browser with `page`, closes its connection, and returns once the page
+    /// is written (so that a program may exit right after). Returns at once if the
+    /// browser has gone or the answer timeout has passed.
+    pub async fn respond(self, page: Page) {
+        let (written, done) = oneshot::channel();
+        if self.answer.send((page, written)).is_ok() {
+            let _ = done.await;
+        }
     }
 }
 
@@ -516,14 +520,28 @@ const EAFNOSUPPORT: i32 = 97;
 #[cfg(not(target_os = "linux"))]
 const EAFNOSUPPORT: i32 = 47;
 
-/// Waits for the caller's page (or the timeout) and answers the browser with it.
-async fn answer_when_known(mut stream: TcpStream, page: oneshot::Receiver<Page>, wait: Duration) {
-    let page = match tokio::time::timeout(wait, page).await {
-        Ok(Ok(page)) => page,
+/// Waits for the caller's page (or the timeout) and answers the browser with it, then
+/// tells the caller the page is written.
+async fn answer_when_known(
+    mut stream: TcpStream,
+    answer: oneshot::Receiver<(Page, oneshot::Sender<()>)>,
+    wait: Duration,
+) {
+    let (page, written) = match tokio::time::timeout(wait, answer).await {
+        Ok(Ok((page, written))) => (page, Some(written)),
         // Dropped without an answer, or too late: claim nothing.
-        _ => Page::undecided(),
+        _ => (Page::undecided(), None),
     };
-    respond(&mut stream, page.status(), &page.html()).await;
+    // A browser that stops reading must not hold the caller: the page is small, so this
+    // only waits on a peer that is gone.
+    let _ = tokio::time::timeout(
+        READ_TIMEOUT,
+        respond(&mut stream, page.status(), &page.html()),
+    )
+    .await;
+    if let Some(written) = written {
+        let _ = written.send(());
+    }
 }
 
 /// Serves one connection; returns it with the URL if this is a `GET` of the callback

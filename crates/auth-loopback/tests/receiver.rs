@@ -60,7 +60,7 @@ fn answer_with(
     tokio::spawn(async move {
         let callback: PendingCallback = receiver.receive(Duration::from_secs(30), accept).await?;
         let url = callback.url().clone();
-        callback.respond(page);
+        callback.respond(page).await;
         Ok(url)
     })
 }
@@ -103,10 +103,12 @@ async fn the_browser_is_answered_only_when_the_caller_knows_the_outcome() {
     // The caller is still checking: the browser has no answer yet.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(!browser.is_finished());
-    callback.respond(Page::failure(
-        "Sign-in refused",
-        "The server said: <script>alert(1)</script> & more",
-    ));
+    callback
+        .respond(Page::failure(
+            "Sign-in refused",
+            "The server said: <script>alert(1)</script> & more",
+        ))
+        .await;
     let (status, body) = browser.await.unwrap().unwrap();
     assert_eq!(status, "HTTP/1.1 400 Bad Request");
     assert!(body.contains("<h1>Sign-in refused</h1>"), "{body}");
@@ -171,7 +173,8 @@ async fn an_unanswered_callback_gets_a_neutral_page() {
     assert_eq!(status, "HTTP/1.1 400 Bad Request");
     assert!(body.contains("the terminal says how it ended"), "{body}");
     let late = waiting.await.unwrap().unwrap();
-    late.respond(Page::success("Signed in", "too late"));
+    // Too late: returns at once.
+    late.respond(Page::success("Signed in", "too late")).await;
 }
 
 #[tokio::test]

@@ -176,6 +176,18 @@ impl Session {
             .map(|t| format!(" (access token valid until {t})"))
             .unwrap_or_default();
         eprintln!("Logged in to {}{expiry}.", self.issuer);
+        if granted_no_scope(&token) {
+            eprintln!(
+                "attend: warning: {} granted no scope{}; if API calls are refused, log in again \
+                 with --scope NAME (repeat for several).",
+                self.issuer,
+                if args.scope.is_empty() {
+                    " (none was asked for)"
+                } else {
+                    ""
+                }
+            );
+        }
         Ok(())
     }
 
@@ -293,6 +305,12 @@ impl Session {
             |e| Failure::usage(e.to_string()).next("check --api-url (or ATTENDIUM_API_URL)"),
         )
     }
+}
+
+/// Whether the token answer said the grant has no scope at all: `scope` present and
+/// empty. An absent `scope` means "as asked" (RFC 6749 §5.1) and is not this.
+fn granted_no_scope(token: &auth_core::Token) -> bool {
+    token.scope.as_deref().is_some_and(|s| s.trim().is_empty())
 }
 
 /// `--var NAME=VALUE`: JSON values, or strings when the value is not JSON.
