@@ -290,10 +290,12 @@ struct Seconds(Duration);
 impl fmt::Display for Seconds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = self.0.as_secs_f64();
-        if secs >= 10.0 || self.0.subsec_millis() == 0 {
+        // Tenths below 10 s, whole seconds above; `2.0` reads as `2`.
+        let tenths = (secs * 10.0).round();
+        if secs >= 9.95 || tenths % 10.0 == 0.0 {
             write!(f, "{} s", secs.round())
         } else {
-            write!(f, "{:.1} s", (secs * 10.0).round() / 10.0)
+            write!(f, "{:.1} s", tenths / 10.0)
         }
     }
 }
@@ -363,24 +365,18 @@ impl<T: HttpTransport> HttpTransport for Retry<T> {
             let duration_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
             match &result {
                 Ok(response) => tracing::debug!(
-                    method = %target.method,
-                    host = %target.host,
-                    path = %target.path,
                     status = response.status().as_u16(),
                     duration_ms,
                     attempt,
-                    "{target}: HTTP {} in {duration_ms} ms (attempt {attempt} of {max_attempts})",
-                    response.status()
+                    attempts = max_attempts,
+                    "{target}"
                 ),
                 Err(error) => tracing::debug!(
-                    method = %target.method,
-                    host = %target.host,
-                    path = %target.path,
                     failure = %error.kind(),
                     duration_ms,
                     attempt,
-                    "{target}: {} after {duration_ms} ms (attempt {attempt} of {max_attempts})",
-                    error.kind()
+                    attempts = max_attempts,
+                    "{target}"
                 ),
             }
             let reason = match &result {
@@ -878,8 +874,12 @@ mod tests {
         assert_eq!(attempts.len(), 3, "{lines:?}");
         assert!(attempts[0].contains("status=503"), "{}", attempts[0]);
         assert!(attempts[0].contains("duration_ms="), "{}", attempts[0]);
-        assert!(attempts[0].contains("method=GET"), "{}", attempts[0]);
-        assert!(attempts[0].contains("path=/events"), "{}", attempts[0]);
+        assert!(
+            attempts[0].contains("GET api.example/events"),
+            "{}",
+            attempts[0]
+        );
+        assert!(attempts[0].contains("attempts=3"), "{}", attempts[0]);
         assert!(attempts[2].contains("attempt=3"), "{}", attempts[2]);
         assert!(
             lines[1].contains("the server answered HTTP 503 Service Unavailable, trying again in"),
@@ -1041,6 +1041,9 @@ mod tests {
             (1_500, "1.5 s"),
             (0, "0 s"),
             (60_000, "60 s"),
+            (1_999, "2 s"),
+            (1_940, "1.9 s"),
+            (9_960, "10 s"),
         ] {
             assert_eq!(Seconds(Duration::from_millis(ms)).to_string(), text, "{ms}");
         }
