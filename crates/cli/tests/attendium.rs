@@ -232,7 +232,13 @@ fn graphql_failures_are_api_errors_with_what_to_do() {
         (GraphqlFault::PartialData, "partial"),
     ];
     for (fault, said) in cases {
-        server.server.inject_graphql_fault(fault, FaultTimes::Once);
+        // A 502 is retried (queries may be sent again): only a lasting one is reported.
+        let times = if fault == GraphqlFault::BadGatewayHtml {
+            FaultTimes::Always
+        } else {
+            FaultTimes::Once
+        };
+        server.server.inject_graphql_fault(fault, times);
         let command = if fault == GraphqlFault::PartialData {
             "query"
         } else {
@@ -247,6 +253,7 @@ fn graphql_failures_are_api_errors_with_what_to_do() {
             .code(4)
             .stderr(contains(said))
             .stderr(contains("panicked").not());
+        server.server.clear_faults();
     }
 }
 
