@@ -421,6 +421,19 @@ mod tests {
     }
 
     #[test]
+    fn only_an_empty_granted_scope_is_no_scope() {
+        let token = |scope: Option<&str>| {
+            let mut token = auth_core::Token::bearer(auth_core::AccessToken::new("a"), None);
+            token.scope = scope.map(str::to_owned);
+            token
+        };
+        assert!(granted_no_scope(&token(Some(""))));
+        assert!(granted_no_scope(&token(Some("  "))));
+        assert!(!granted_no_scope(&token(None)));
+        assert!(!granted_no_scope(&token(Some("read"))));
+    }
+
+    #[test]
     fn variables_are_json_or_strings() {
         let vars = parse_vars(&[
             "first=10".into(),

@@ -330,6 +330,92 @@ mod tests {
         );
     }
 
+    const ISSUER: &str = "https://id.example";
+    const API: &str = "https://api.example/graphql";
+
+    fn attendium_failure(error: attendium::Error) -> Failure {
+        Failure::attendium(error, ISSUER, API)
+    }
+
+    #[test]
+    fn attendium_failures_name_the_option_they_come_from() {
+        use auth_core::{TransportError, TransportErrorKind as K};
+        let refused = || TransportError::new(K::Connect, "refused");
+        // (error, kind, what the message must name, what it must not)
+        let cases: Vec<(attendium::Error, Kind, &[&str], &[&str])> = vec![
+            (
+                attendium::Error::ApiUnreachable {
+                    endpoint: API.into(),
+                    source: refused(),
+                },
+                Kind::Network,
+                &[API, "--api-url"],
+                &["--issuer"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::Transport(refused())),
+                Kind::Network,
+                &[ISSUER, "--issuer"],
+                &["--api-url"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::Store {
+                    path: Some("/home/me/.config/attend/session.lock".into()),
+                    reason: "cannot open the lock file".into(),
+                    source: None,
+                }),
+                Kind::Io,
+                &[
+                    "/home/me/.config/attend/session.lock",
+                    "/home/me/.config/attend is a directory",
+                    "--store",
+                ],
+                &["--issuer", "Attendium server"],
+            ),
+            (
+                attendium::Error::TryLater {
+                    // This crate does not name `http`; the status does not decide.
+                    status: Default::default(),
+                    retry_after: Some(std::time::Duration::from_secs(30)),
+                    errors: Vec::new(),
+                    snippet: "restarting".into(),
+                },
+                Kind::Api,
+                &["try again later", "restarting", "wait 30 s"],
+                &["fix the query", "--issuer"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::Transport(TransportError::new(
+                    K::Timeout,
+                    "no complete answer within the 60 s deadline (3 attempts)",
+                ))),
+                Kind::Network,
+                &["--timeout", ISSUER],
+                &[],
+            ),
+            (
+                attendium::Error::from(attendium::LoopbackError::TimedOut(
+                    std::time::Duration::from_secs(300),
+                )),
+                Kind::Auth,
+                &["--browser-timeout"],
+                &["--timeout SECS", "--issuer"],
+            ),
+        ];
+        for (error, kind, named, not_named) in cases {
+            let debug = format!("{error:?}");
+            let failure = attendium_failure(error);
+            let text = failure.to_string();
+            assert_eq!(failure.kind, kind, "{debug}: {text}");
+            for word in named {
+                assert!(text.contains(word), "{debug}: `{word}` not in: {text}");
+            }
+            for word in not_named {
+                assert!(!text.contains(word), "{debug}: `{word}` in: {text}");
+            }
+        }
+    }
+
     #[test]
     fn broken_pipes_are_recognised() {
         let f = Failure::from(io::Error::from(io::ErrorKind::BrokenPipe));

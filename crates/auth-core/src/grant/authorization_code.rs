@@ -635,6 +635,27 @@ mod tests {
     }
 
     #[test]
+    fn state_matches_only_this_requests_state() {
+        let p = pending(Some(("https://api.attendium.com", IssParameter::Required)));
+        // (query, matches): the state alone decides, whatever else the callback holds.
+        let cases = [
+            (format!("code=c&state={STATE}"), true),
+            (format!("error=access_denied&state={STATE}"), true),
+            (
+                format!("code=c&state={STATE}&iss=https%3A%2F%2Fevil.example"),
+                true,
+            ),
+            ("code=c&state=forged".to_owned(), false),
+            (format!("code=c&state={STATE}x"), false),
+            ("code=c".to_owned(), false),
+            (String::new(), false),
+        ];
+        for (query, matches) in cases {
+            assert_eq!(p.state_matches(&callback(&query)), matches, "{query}");
+        }
+    }
+
+    #[test]
     fn validate_turns_error_responses_into_oauth_errors() {
         let p = pending(None);
         let err = p
