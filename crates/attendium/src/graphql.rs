@@ -1239,12 +1239,13 @@ mod tests {
         );
         let answer_ = client.query::<Me>(me::Variables).await.unwrap();
         assert_eq!(answer_.data.me.unwrap().id, "u1");
-        let requests = script.requests.lock().unwrap();
-        assert_eq!(requests.len(), 2);
-        assert_eq!(authorization(&requests[0]), "Bearer tok-1");
-        assert_eq!(authorization(&requests[1]), "Bearer tok-2");
+        {
+            let requests = script.requests.lock().unwrap();
+            assert_eq!(requests.len(), 2);
+            assert_eq!(authorization(&requests[0]), "Bearer tok-1");
+            assert_eq!(authorization(&requests[1]), "Bearer tok-2");
+        }
         assert_eq!(*tokens.invalidated.lock().unwrap(), vec!["tok-1"]);
-        drop(requests);
 
         // Refused twice: log in again, after exactly one replay.
         let (client, script, _) = setup(
