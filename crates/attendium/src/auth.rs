@@ -266,7 +266,9 @@ pub struct LoginOptions {
     /// for this issuer when it is free (so the registration can be reused with servers
     /// that compare ports exactly), else any free port.
     pub port: Option<u16>,
-    /// Listen on `[::1]` instead of `127.0.0.1`.
+    /// The redirect URI's host: `127.0.0.1` (the default, RFC 8252 §7.3), `[::1]`, or
+    /// `localhost` for servers that accept only that name (then both families listen,
+    /// RFC 8252 §8.3).
     pub host: LoopbackHost,
     /// Scopes for this login instead of the configured ones.
     pub scopes: Option<Vec<String>>,
@@ -277,6 +279,13 @@ impl LoginOptions {
     #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = Some(port);
+        self
+    }
+
+    /// Sets the redirect URI's host.
+    #[must_use]
+    pub fn with_host(mut self, host: LoopbackHost) -> Self {
+        self.host = host;
         self
     }
 
@@ -366,6 +375,7 @@ impl AttendiumAuth {
         for uri in self.inner.clients.redirect_uris(&self.inner.issuer)? {
             let same_host = match options.host {
                 LoopbackHost::Ipv6 => uri.host_str() == Some("[::1]"),
+                LoopbackHost::Localhost => uri.host_str() == Some("localhost"),
                 _ => uri.host_str() == Some("127.0.0.1"),
             };
             if let (true, Some(port)) = (same_host && uri.path() == "/callback", uri.port())

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use attendium::generated::{Me, me};
 use attendium::graphql::GraphQlClient;
-use attendium::{AttendiumAuth, LoginOptions, Logout};
+use attendium::{AttendiumAuth, LoginOptions, Logout, LoopbackHost};
 use auth_core::HttpTransport;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs};
+use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs, RedirectHost};
 use crate::embedded;
 use crate::exit::{Failure, Kind};
 
@@ -127,6 +127,11 @@ impl Session {
         if !args.scope.is_empty() {
             options = options.with_scopes(args.scope.iter().cloned());
         }
+        options = options.with_host(match args.redirect_host {
+            RedirectHost::Ipv4 => LoopbackHost::Ipv4,
+            RedirectHost::Ipv6 => LoopbackHost::Ipv6,
+            RedirectHost::Localhost => LoopbackHost::Localhost,
+        });
         let login = self
             .auth
             .start_login(options)
@@ -202,6 +207,7 @@ impl Session {
                 let login = LoginArgs {
                     no_browser: true,
                     port: None,
+                    redirect_host: RedirectHost::Ipv4,
                     scope: Vec::new(),
                     browser_timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
                 };

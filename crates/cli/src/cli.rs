@@ -267,9 +267,26 @@ pub(crate) struct LoginArgs {
     /// A scope to ask for (repeat for several).
     #[arg(long, value_name = "S")]
     pub(crate) scope: Vec<String>,
+    /// The redirect URI's host: 127.0.0.1, ::1, or localhost for servers that accept only
+    /// that name (then both 127.0.0.1 and ::1 listen, as the browser may use either).
+    #[arg(long, value_enum, value_name = "HOST", default_value_t = RedirectHost::Ipv4)]
+    pub(crate) redirect_host: RedirectHost,
     /// How long to wait for the browser to come back, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub(crate) browser_timeout: u64,
+}
+
+/// Where the browser comes back to after a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RedirectHost {
+    /// http://127.0.0.1:PORT/callback
+    #[value(name = "127.0.0.1")]
+    Ipv4,
+    /// http://[::1]:PORT/callback
+    #[value(name = "::1")]
+    Ipv6,
+    /// http://localhost:PORT/callback, served on both families
+    Localhost,
 }
 
 #[derive(Debug, Args)]

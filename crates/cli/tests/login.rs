@@ -111,7 +111,8 @@ impl Drop for Login {
 fn get(url: &Url) -> (u16, Option<String>, String) {
     use std::io::Write;
     let host = url.host_str().unwrap();
-    let mut stream = std::net::TcpStream::connect((host, url.port().unwrap())).unwrap();
+    let addrs = url.socket_addrs(|| None).unwrap();
+    let mut stream = std::net::TcpStream::connect(&addrs[..]).unwrap();
     stream
         .set_read_timeout(Some(Duration::from_secs(30)))
         .unwrap();
@@ -298,4 +299,32 @@ fn discovery_is_retried_and_the_retry_is_said() {
             .sum::<u64>()
             >= 2
     );
+}
+
+#[test]
+fn a_localhost_redirect_uri_is_served_on_both_loopback_families() {
+    let server = AttendiumServer::start(AttendiumConfig::new());
+    let login = Login::start(&server, &["--redirect-host", "localhost"]);
+    let callback = login.redirect_uri();
+    assert_eq!(callback.host_str(), Some("localhost"));
+    // Over IPv6 (where the machine has it): a stray request is answered there.
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        let mut stray = callback.clone();
+        stray.set_host(Some("[::1]")).unwrap();
+        stray.set_query(Some("code=c&state=forged"));
+        let (status, _, page) = get(&stray);
+        assert_eq!(status, 400, "{page}");
+        assert!(page.contains("does not belong"), "{page}");
+    }
+    // Over IPv4: the genuine redirect completes the login.
+    let (status, location, body) = get(&login.url);
+    assert_eq!(status, 302, "{body}");
+    let mut target = login.url.join(&location.unwrap()).unwrap();
+    assert_eq!(target.host_str(), Some("localhost"));
+    target.set_host(Some("127.0.0.1")).unwrap();
+    let (status, _, page) = get(&target);
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("You are signed in"), "{page}");
+    let (code, stderr) = login.end();
+    assert_eq!(code, 0, "{stderr}");
 }
