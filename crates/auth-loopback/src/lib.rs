@@ -622,6 +622,33 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_pending_callbacks_debug_leaves_out_the_query() {
+        let (answer, _) = oneshot::channel();
+        let pending = PendingCallback {
+            url: Url::parse("http://127.0.0.1:1/callback?code=SECRET_CODE&state=SECRET_STATE")
+                .unwrap(),
+            answer,
+        };
+        let debug = format!("{pending:?}");
+        assert!(!debug.contains("SECRET"), "{debug}");
+        assert!(debug.contains("/callback"), "{debug}");
+    }
+
+    #[test]
+    fn pages_escape_their_texts_and_have_the_status_of_their_kind() {
+        let page = Page::failure("<h1>x</h1>", "a \"b\" & 'c'\u{1b}[2J");
+        let html = page.html();
+        assert!(html.contains("&lt;h1&gt;x&lt;/h1&gt;"), "{html}");
+        assert!(
+            html.contains("a &quot;b&quot; &amp; &#39;c&#39; [2J"),
+            "{html}"
+        );
+        assert!(!html.contains('\u{1b}'), "{html}");
+        assert_eq!(page.status(), "400 Bad Request");
+        assert_eq!(Page::success("a", "b").status(), "200 OK");
+    }
+
     #[tokio::test]
     async fn redirect_uri_names_the_bound_port() {
         let receiver = LoopbackReceiver::bind(LoopbackConfig::default())

@@ -191,7 +191,9 @@ fn a_refused_code_shows_the_servers_description_in_the_browser_and_the_terminal(
         .server
         .inject_http_fault(HttpFault::CodeRefused, FaultTimes::Once);
     let login = Login::start(&server, &[]);
-    let (status, page) = browse(&login.url);
+    let (_, location, _) = get(&login.url);
+    let callback = login.url.join(&location.unwrap()).unwrap();
+    let (status, _, page) = get(&callback);
     assert_eq!(status, 400, "{page}");
     assert!(page.contains("Sign-in failed"), "{page}");
     assert!(page.contains("invalid_grant"), "{page}");
@@ -199,6 +201,16 @@ fn a_refused_code_shows_the_servers_description_in_the_browser_and_the_terminal(
     let (code, stderr) = login.end();
     assert_eq!(code, 3, "{stderr}");
     assert!(stderr.contains(CODE_REFUSED_DESCRIPTION), "{stderr}");
+    // Neither the code nor the state is shown, in the page or the terminal.
+    for (name, value) in callback.query_pairs() {
+        if name == "code" || name == "state" {
+            assert!(!page.contains(value.as_ref()), "{name} in the page: {page}");
+            assert!(
+                !stderr.contains(value.as_ref()),
+                "{name} on stderr: {stderr}"
+            );
+        }
+    }
 }
 
 #[test]
