@@ -27,8 +27,9 @@ pub(crate) struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) sandbox: bool,
 
-    /// Log what happens to stderr (-v: debug; -vv: trace, and info from the libraries
-    /// underneath; -vvv: everything from every library).
+    /// Log what happens to stderr (-v: debug, with each request's method, host, path,
+    /// status, duration and attempt; -vv: trace, and info from the libraries underneath;
+    /// -vvv: everything from every library but connection-pool internals).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub(crate) verbose: u8,
 
