@@ -72,22 +72,19 @@ fn a_communico_server_that_never_answers_ends_within_the_timeout_naming_it() {
 
 #[test]
 fn an_attendium_server_that_never_answers_ends_within_the_timeout_from_the_environment() {
-    let (_listener, url) = silent_server();
-    let store = tempfile::tempdir().unwrap();
-    let mut cmd = attend();
-    cmd.env("ATTEND_TIMEOUT", "3")
-        .args([
-            "attendium",
-            "login",
-            "--no-browser",
-            "--issuer",
-            &url,
-            "--store",
-        ])
-        .arg(store.path());
-    let (output, took) = timed(cmd);
-    assert_ends_within(&output, took, 3);
-    assert!(stderr_of(&output).contains(&url), "{}", stderr_of(&output));
+    for backend in ["reqwest", "hyper"] {
+        let (_listener, url) = silent_server();
+        let store = tempfile::tempdir().unwrap();
+        let mut cmd = attend();
+        cmd.env("ATTEND_TIMEOUT", "3")
+            .args(["--http", backend, "attendium", "login", "--no-browser"])
+            .args(["--issuer", &url, "--store"])
+            .arg(store.path());
+        let (output, took) = timed(cmd);
+        assert_ends_within(&output, took, 3);
+        let stderr = stderr_of(&output);
+        assert!(stderr.contains(&url), "{backend}: {stderr}");
+    }
 }
 
 #[test]
