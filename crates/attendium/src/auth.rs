@@ -24,7 +24,7 @@ use auth_core::store::{FileStore, MemoryStore, TokenStore};
 use auth_core::token::parse_token_response;
 use auth_core::token_cache::CachingProvider;
 use auth_core::{ClientAuth, ErrorCode, HttpTransport, Token, TokenParseOptions, TokenProvider};
-use auth_loopback::{LoopbackConfig, LoopbackHost, LoopbackReceiver};
+use auth_loopback::{LoopbackConfig, LoopbackHost, LoopbackReceiver, Page, Verdict};
 use tokio::sync::OnceCell;
 use url::Url;
 
@@ -266,7 +266,9 @@ pub struct LoginOptions {
     /// for this issuer when it is free (so the registration can be reused with servers
     /// that compare ports exactly), else any free port.
     pub port: Option<u16>,
-    /// Listen on `[::1]` instead of `127.0.0.1`.
+    /// The redirect URI's host: `127.0.0.1` (the default, RFC 8252 §7.3), `[::1]`, or
+    /// `localhost` for servers that accept only that name (then both families listen,
+    /// RFC 8252 §8.3).
     pub host: LoopbackHost,
     /// Scopes for this login instead of the configured ones.
     pub scopes: Option<Vec<String>>,
@@ -277,6 +279,13 @@ impl LoginOptions {
     #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = Some(port);
+        self
+    }
+
+    /// Sets the redirect URI's host.
+    #[must_use]
+    pub fn with_host(mut self, host: LoopbackHost) -> Self {
+        self.host = host;
         self
     }
 
@@ -366,6 +375,7 @@ impl AttendiumAuth {
         for uri in self.inner.clients.redirect_uris(&self.inner.issuer)? {
             let same_host = match options.host {
                 LoopbackHost::Ipv6 => uri.host_str() == Some("[::1]"),
+                LoopbackHost::Localhost => uri.host_str() == Some("localhost"),
                 _ => uri.host_str() == Some("127.0.0.1"),
             };
             if let (true, Some(port)) = (same_host && uri.path() == "/callback", uri.port())
@@ -564,27 +574,72 @@ impl LoginInProgress {
 
     /// Waits for the callback, checks it (`state`, `iss`, `error`), exchanges the code
     /// and stores the session. Nothing is stored unless every check passes.
+    ///
+    /// Requests to the callback path without this login's `state` (a stray tab, a
+    /// forged link) are answered with an error page and ignored: the wait goes on until
+    /// `timeout`. The browser that brings the genuine callback is answered only once the
+    /// outcome is known, with a page that says it: signed in, or why not (another
+    /// issuer, a refusal with the server's `error_description`, a refused code).
     pub async fn finish(self, timeout: Duration) -> Result<Token, Error> {
-        let callback_url = self.receiver.wait(timeout).await?;
-        let callback = Callback::from_url(&callback_url)?;
-        let code = self.pending.validate(&callback)?;
-        let client = ClientAuth::public(self.client.client_id.clone());
-        let request =
-            self.pending
-                .exchange_request(&self.metadata.token_endpoint, &client, &code)?;
-        let auth = &self.auth.inner;
-        let response = auth.transport.send(request).await?;
-        let token = match parse_token_response(&response, auth.clock.now(), auth.parse_options) {
-            Ok(token) => token,
-            Err(auth_core::Error::OAuth(e)) if e.code == ErrorCode::InvalidClient => {
-                // The registration was dropped by the server: register afresh next time.
-                auth.clients.forget_issuer(&auth.issuer)?;
-                return Err(auth_core::Error::OAuth(e).into());
-            }
-            Err(other) => return Err(other.into()),
+        let LoginInProgress {
+            auth,
+            metadata,
+            client,
+            pending,
+            receiver,
+            ..
+        } = self;
+        let callback = receiver
+            .receive(timeout, |url| match Callback::from_url(url) {
+                Ok(callback) if pending.state_matches(&callback) => Verdict::Accept,
+                _ => Verdict::Reject(Page::failure(
+                    "Not this sign-in",
+                    "This response does not belong to the sign-in in progress, so it was \
+                     ignored. If you started a sign-in, finish it in the tab it opened.",
+                )),
+            })
+            .await?;
+        let outcome = complete(&auth, &metadata, &client, &pending, callback.url()).await;
+        let issuer = auth.inner.issuer.as_str().trim_end_matches('/');
+        let page = match &outcome {
+            Ok(_) => Page::success(
+                "Signed in",
+                format!(
+                    "You are signed in to {issuer}. You may close this tab and return to the terminal."
+                ),
+            ),
+            Err(error) => Page::failure(
+                "Sign-in failed",
+                format!("{error}. You may close this tab; the terminal says what to do next."),
+            ),
         };
-        self.auth
-            .store_login(token, self.client.client_id.as_str())
-            .await
+        callback.respond(page).await;
+        outcome
     }
+}
+
+/// Checks the accepted callback, exchanges the code and stores the session.
+async fn complete(
+    auth: &AttendiumAuth,
+    metadata: &AuthorizationServerMetadata,
+    registered: &RegisteredClient,
+    pending: &PendingAuthorization,
+    callback_url: &Url,
+) -> Result<Token, Error> {
+    let callback = Callback::from_url(callback_url)?;
+    let code = pending.validate(&callback)?;
+    let client = ClientAuth::public(registered.client_id.clone());
+    let request = pending.exchange_request(&metadata.token_endpoint, &client, &code)?;
+    let inner = &auth.inner;
+    let response = inner.transport.send(request).await?;
+    let token = match parse_token_response(&response, inner.clock.now(), inner.parse_options) {
+        Ok(token) => token,
+        Err(auth_core::Error::OAuth(e)) if e.code == ErrorCode::InvalidClient => {
+            // The registration was dropped by the server: register afresh next time.
+            inner.clients.forget_issuer(&inner.issuer)?;
+            return Err(auth_core::Error::OAuth(e).into());
+        }
+        Err(other) => return Err(other.into()),
+    };
+    auth.store_login(token, registered.client_id.as_str()).await
 }

@@ -84,6 +84,33 @@ pub enum Error {
         snippet: String,
     },
 
+    /// The GraphQL endpoint is busy or down: it answered `429 Too Many Requests`, `502`,
+    /// `503` or `504` (with GraphQL `errors` or not). This is the server's state, not a
+    /// fault of the operation: try again later, after `retry_after` when given.
+    #[error("{}", crate::graphql::try_later_summary(.status, .retry_after, .errors, .snippet))]
+    TryLater {
+        /// The HTTP status.
+        status: http::StatusCode,
+        /// The wait the server asked for (`Retry-After` in seconds), if any.
+        retry_after: Option<std::time::Duration>,
+        /// The server's GraphQL `errors`, if the body held any.
+        errors: Vec<crate::graphql::GraphQlError>,
+        /// The start of a body that held no GraphQL errors, credentials masked.
+        snippet: String,
+    },
+
+    /// The GraphQL endpoint gave no complete answer: the connection was refused, the
+    /// name did not resolve, TLS failed, or it did not answer in time. Check the endpoint
+    /// URL and the network, then try again.
+    #[error("no answer from the GraphQL endpoint {endpoint}: {source}")]
+    ApiUnreachable {
+        /// The endpoint, without query or user info.
+        endpoint: String,
+        /// The transport's failure, which says whether a retry may help.
+        #[source]
+        source: auth_core::TransportError,
+    },
+
     /// The endpoint answered success with something that is not a GraphQL response, or
     /// with `data` that does not fit the generated type (the schema in `schemas/` may be
     /// out of date: `cargo xtask schema pull`, then `cargo xtask codegen`).

@@ -11,8 +11,19 @@
 //!   decides ([`Response::is_partial`], [`Response::complete`]).
 //! - `errors` without `data` (or with `data: null`), whatever the status: [`Error::GraphQl`]
 //!   with each error's message, path, locations and extensions.
-//! - `401`: the token is invalidated ([`TokenProvider::invalidate`]) and the request sent
-//!   once more with a fresh one; a second `401` is [`Error::LoginRequired`].
+//! - `401`, or `errors` without data where an error has `extensions.code` =
+//!   `UNAUTHENTICATED` (servers that answer every request with `200`): the token is
+//!   invalidated ([`TokenProvider::invalidate`]) and the request sent once more with a
+//!   fresh one; a second refusal is [`Error::LoginRequired`].
+//! - `429`, `502`, `503` or `504` that is not an HTML page, with GraphQL `errors` or not:
+//!   [`Error::TryLater`], the server's state rather than the query's.
+//! - No answer at all (connection refused, timeout): [`Error::ApiUnreachable`], which
+//!   names the endpoint.
+//!
+//! Queries are marked [`Idempotency::Retryable`], so a retry layer under the client
+//! ([`auth_core::Retry`]) resends them after a connection failure, a timeout or a `429`
+//! or `5xx` it retries; a document holding a mutation or subscription is sent once
+//! ([`Idempotency::Never`]).
 //! - An HTML page (a proxy's 502, a login page): [`Error::HtmlPage`]; another HTTP error
 //!   without a GraphQL body: [`Error::HttpStatus`]; a success that is not a GraphQL
 //!   response, or data that does not fit the generated type:
@@ -24,7 +35,7 @@ use std::time::Duration;
 
 use auth_core::secure_url::{display_url, ensure_secure};
 use auth_core::token::{TokenType, authorization_header};
-use auth_core::transport::{DEFAULT_TIMEOUT, HttpResponse, RequestOptions};
+use auth_core::transport::{DEFAULT_TIMEOUT, HttpResponse, Idempotency, RequestOptions};
 use auth_core::{AccessToken, HttpTransport, TokenProvider};
 use bytes::Bytes;
 use graphql_client::GraphQLQuery;
@@ -202,30 +213,40 @@ impl GraphQlClient {
         self.execute(&Value::Object(body)).await
     }
 
-    /// Sends `body`, replaying once after a `401` with a fresh token.
+    /// Sends `body`, replaying once with a fresh token after a `401` or an
+    /// `UNAUTHENTICATED` answer.
     async fn execute(&self, body: &Value) -> Result<Response<Value>, Error> {
+        let idempotency = match body.get("query").and_then(Value::as_str) {
+            Some(document) if only_queries(document) => Idempotency::Retryable,
+            _ => Idempotency::Never,
+        };
         let body = Bytes::from(body.to_string());
         let token = self.tokens.token().await?;
-        let response = self.send(body.clone(), &token).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
-            return read_response(&response, &token);
+        let response = self.send(body.clone(), &token, idempotency).await?;
+        if let Answer::Read(result) = read_answer(&response, &token) {
+            return result;
         }
         // RFC 6750 §3.1 `invalid_token`: expired or revoked. Forget it, get another, and
         // try once more; a second refusal means the session itself is no good.
         self.tokens.invalidate(&token);
         let token = self.tokens.token().await?;
-        let response = self.send(body, &token).await?;
-        if response.status() == StatusCode::UNAUTHORIZED {
+        let response = self.send(body, &token, idempotency).await?;
+        match read_answer(&response, &token) {
             // Not invalidated again: the token is fresh, so the refusal is about the
             // session or its rights, and another refresh would not help.
-            return Err(Error::LoginRequired {
+            Answer::TokenRefused => Err(Error::LoginRequired {
                 reason: Some("the GraphQL endpoint rejected a fresh access token".to_owned()),
-            });
+            }),
+            Answer::Read(result) => result,
         }
-        read_response(&response, &token)
     }
 
-    async fn send(&self, body: Bytes, token: &AccessToken) -> Result<HttpResponse, Error> {
+    async fn send(
+        &self,
+        body: Bytes,
+        token: &AccessToken,
+        idempotency: Idempotency,
+    ) -> Result<HttpResponse, Error> {
         let authorization = authorization_header(&TokenType::Bearer, token)?;
         let mut request = http::Request::post(self.endpoint.as_str())
             .header(http::header::CONTENT_TYPE, "application/json")
@@ -242,9 +263,93 @@ impl GraphQlClient {
             })?;
         RequestOptions::default()
             .with_timeout(self.timeout)
+            .with_idempotency(idempotency)
             .apply(&mut request);
-        Ok(self.transport.send(request).await?)
+        self.transport
+            .send(request)
+            .await
+            .map_err(|source| Error::ApiUnreachable {
+                endpoint: display_url(&self.endpoint).to_string(),
+                source,
+            })
     }
+}
+
+/// An answer, or a refusal of the token.
+enum Answer {
+    Read(Result<Response<Value>, Error>),
+    /// `401`, or no data and an error whose `extensions.code` is `UNAUTHENTICATED`
+    /// (Apollo Server and others answer that with `200`).
+    TokenRefused,
+}
+
+fn read_answer(response: &HttpResponse, token: &AccessToken) -> Answer {
+    if response.status() == StatusCode::UNAUTHORIZED {
+        return Answer::TokenRefused;
+    }
+    match read_response(response, token) {
+        Err(Error::GraphQl { errors, data, .. })
+            if data.is_null() && errors.iter().any(|e| e.code() == Some(UNAUTHENTICATED)) =>
+        {
+            Answer::TokenRefused
+        }
+        other => Answer::Read(other),
+    }
+}
+
+/// The `extensions.code` of a refused token (Apollo Server and others).
+const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+
+/// Whether every operation of `document` is a query, so that sending it twice is
+/// harmless. Conservative: any top-level word `mutation` or `subscription` outside
+/// strings and comments counts as one (GraphQL spec §2.3, §2.1.4, §2.9.4).
+fn only_queries(document: &str) -> bool {
+    let bytes = document.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
+                i += 3;
+                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
+                    // `\"""` is an escaped triple quote inside a block string.
+                    i += if bytes[i..].starts_with(b"\\\"\"\"") {
+                        4
+                    } else {
+                        1
+                    };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'{' | b'(' | b'[' => depth += 1,
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            b if b == b'_' || b.is_ascii_alphabetic() => {
+                let start = i;
+                while i < bytes.len() && (bytes[i] == b'_' || bytes[i].is_ascii_alphanumeric()) {
+                    i += 1;
+                }
+                let word = &document[start..i];
+                if depth == 0 && (word == "mutation" || word == "subscription") {
+                    return false;
+                }
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    true
 }
 
 /// A GraphQL answer that carried data: all of it, or part of it with the errors that
@@ -467,6 +572,62 @@ fn looks_like_html(content_type: Option<&str>, body: &[u8]) -> bool {
     declared || body.trim_ascii_start().starts_with(b"<")
 }
 
+/// A `429` or `502`/`503`/`504` that is not an HTML page: the server's state, whatever
+/// its body says. GraphQL `errors` in it are kept; another body is kept as a snippet.
+fn try_later(response: &HttpResponse, token: &AccessToken) -> Error {
+    let body = response.body();
+    let errors: Vec<GraphQlError> = serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("errors").and_then(Value::as_array).cloned())
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| GraphQlError::from_json(e, token))
+                .collect()
+        })
+        .unwrap_or_default();
+    let snippet = if errors.is_empty() {
+        body_snippet(body, token)
+    } else {
+        String::new()
+    };
+    // RFC 9110 §10.2.3, delta-seconds only: a date needs a clock, and the retry layer
+    // under this client has already honoured it.
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    Error::TryLater {
+        status: response.status(),
+        retry_after,
+        errors,
+        snippet,
+    }
+}
+
+/// The message of [`Error::TryLater`].
+pub(crate) fn try_later_summary(
+    status: &StatusCode,
+    retry_after: &Option<Duration>,
+    errors: &[GraphQlError],
+    snippet: &str,
+) -> String {
+    let mut out = format!("the GraphQL endpoint cannot serve requests now (HTTP {status}");
+    match errors {
+        [] if snippet.is_empty() => {}
+        [] => out.push_str(&format!(": {snippet}")),
+        [only] => out.push_str(&format!(": {only}")),
+        [first, rest @ ..] => out.push_str(&format!(": {first} (and {} more)", rest.len())),
+    }
+    out.push(')');
+    if let Some(after) = retry_after {
+        out.push_str(&format!("; it asks to wait {} s", after.as_secs()));
+    }
+    out
+}
+
 /// Sorts an answer (other than a `401`) into data, a partial result or a typed error.
 fn read_response(response: &HttpResponse, token: &AccessToken) -> Result<Response<Value>, Error> {
     let status = response.status();
@@ -479,6 +640,15 @@ fn read_response(response: &HttpResponse, token: &AccessToken) -> Result<Respons
             content_type,
             snippet: body_snippet(body, token),
         });
+    }
+    if matches!(
+        status,
+        StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::BAD_GATEWAY
+            | StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::GATEWAY_TIMEOUT
+    ) {
+        return Err(try_later(response, token));
     }
     let parsed = serde_json::from_slice::<Value>(body).ok();
     let graphql = parsed
@@ -700,6 +870,7 @@ mod tests {
         GraphQl(u16, &'static str),
         Html(u16),
         Status(u16),
+        TryLater(u16, &'static str),
         Invalid,
     }
 
@@ -760,7 +931,21 @@ mod tests {
                 503,
                 "text/plain",
                 "upstream connect error",
-                Expect::Status(503),
+                Expect::TryLater(503, "upstream connect error"),
+            ),
+            (
+                "503 with GraphQL errors",
+                503,
+                "application/json",
+                r#"{"errors":[{"message":"Service is restarting","extensions":{"code":"UNAVAILABLE"}}]}"#,
+                Expect::TryLater(503, "Service is restarting [UNAVAILABLE]"),
+            ),
+            (
+                "429 with GraphQL errors",
+                429,
+                "application/graphql-response+json",
+                r#"{"errors":[{"message":"Too many requests","extensions":{"code":"RATE_LIMITED"}}]}"#,
+                Expect::TryLater(429, "Too many requests [RATE_LIMITED]"),
             ),
             (
                 "JSON 500 that is not GraphQL",
@@ -769,7 +954,13 @@ mod tests {
                 r#"{"message":"internal"}"#,
                 Expect::Status(500),
             ),
-            ("empty 429", 429, "", "", Expect::Status(429)),
+            (
+                "empty 429",
+                429,
+                "",
+                "",
+                Expect::TryLater(429, "429 Too Many Requests)"),
+            ),
             (
                 "JSON array with 200",
                 200,
@@ -824,6 +1015,14 @@ mod tests {
                 }
                 (Expect::Status(want), Error::HttpStatus { status, .. }) => {
                     assert_eq!(status.as_u16(), *want, "{name}");
+                }
+                (Expect::TryLater(want, message), Error::TryLater { status, .. }) => {
+                    assert_eq!(status.as_u16(), *want, "{name}");
+                    assert!(err.to_string().contains(message), "{name}: {err}");
+                    assert!(
+                        err.to_string().contains("cannot serve requests now"),
+                        "{name}"
+                    );
                 }
                 (Expect::Invalid, Error::InvalidGraphQlResponse { .. }) => {}
                 _ => panic!("{name}: expected {expect:?}, got {err:?}"),
@@ -1011,9 +1210,155 @@ mod tests {
             FakeTokens::default(),
         );
         match client.query::<Me>(me::Variables).await {
-            Err(Error::Auth(auth_core::Error::Transport(e))) => assert!(e.is_connect()),
+            Err(err @ Error::ApiUnreachable { .. }) => {
+                assert!(
+                    err.to_string().contains(
+                        "no answer from the GraphQL endpoint https://api.attendium.test/graphql"
+                    ),
+                    "{err}"
+                );
+                let Error::ApiUnreachable { source, .. } = err else {
+                    unreachable!()
+                };
+                assert!(source.is_connect());
+            }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn unauthenticated_in_a_200_answer_refreshes_and_replays_once() {
+        let refused = r#"{"data":null,"errors":[{"message":"Authentication required","extensions":{"code":"UNAUTHENTICATED"}}]}"#;
+        let me = r#"{"data":{"me":{"id":"u1"}}}"#;
+        let (client, script, tokens) = setup(
+            vec![
+                answer(200, "application/json", refused),
+                answer(200, "application/json", me),
+            ],
+            FakeTokens::default(),
+        );
+        let answer_ = client.query::<Me>(me::Variables).await.unwrap();
+        assert_eq!(answer_.data.me.unwrap().id, "u1");
+        {
+            let requests = script.requests.lock().unwrap();
+            assert_eq!(requests.len(), 2);
+            assert_eq!(authorization(&requests[0]), "Bearer tok-1");
+            assert_eq!(authorization(&requests[1]), "Bearer tok-2");
+        }
+        assert_eq!(*tokens.invalidated.lock().unwrap(), vec!["tok-1"]);
+
+        // Refused twice: log in again, after exactly one replay.
+        let (client, script, _) = setup(
+            vec![
+                answer(200, "application/json", refused),
+                answer(200, "application/json", refused),
+            ],
+            FakeTokens::default(),
+        );
+        let err = client.query::<Me>(me::Variables).await.unwrap_err();
+        assert!(err.is_login_required(), "{err:?}");
+        assert_eq!(script.requests.lock().unwrap().len(), 2);
+
+        // Partial data with UNAUTHENTICATED on a field: not replayed (part of it ran).
+        let partial = r#"{"data":{"me":null},"errors":[{"message":"no","path":["me"],"extensions":{"code":"UNAUTHENTICATED"}}]}"#;
+        let (client, script, _) = setup(
+            vec![answer(200, "application/json", partial)],
+            FakeTokens::default(),
+        );
+        let answer_ = client.raw("{ me { id } }", Map::new()).await.unwrap();
+        assert!(answer_.is_partial());
+        assert_eq!(script.requests.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn queries_are_marked_retryable_and_mutations_never() {
+        let cases = [
+            ("{ me { id } }", Idempotency::Retryable),
+            ("query Me { me { id } }", Idempotency::Retryable),
+            (
+                "# mutation in a comment\nquery { me { id } }",
+                Idempotency::Retryable,
+            ),
+            (
+                "query Q($a: String = \"mutation\") { me { id } }",
+                Idempotency::Retryable,
+            ),
+            (
+                "query { search(text: \"\"\"subscription \\\"\"\" mutation\"\"\") { id } }",
+                Idempotency::Retryable,
+            ),
+            ("query { mutation: me { id } }", Idempotency::Retryable),
+            ("mutation { logout }", Idempotency::Never),
+            (
+                "query A { me { id } }\nmutation B { logout }",
+                Idempotency::Never,
+            ),
+            ("subscription { events { id } }", Idempotency::Never),
+            ("  mutation{x}", Idempotency::Never),
+        ];
+        for (document, expected) in cases {
+            let (client, script, _) = setup(
+                vec![answer(200, "application/json", r#"{"data":{}}"#)],
+                FakeTokens::default(),
+            );
+            client.raw(document, Map::new()).await.unwrap();
+            let requests = script.requests.lock().unwrap();
+            assert_eq!(
+                RequestOptions::of(&requests[0]).idempotency,
+                expected,
+                "{document}"
+            );
+        }
+        // Generated operations too.
+        let (client, script, _) = setup(
+            vec![answer(
+                200,
+                "application/json",
+                r#"{"data":{"me":{"id":"u"}}}"#,
+            )],
+            FakeTokens::default(),
+        );
+        client.query::<Me>(me::Variables).await.unwrap();
+        assert_eq!(
+            RequestOptions::of(&script.requests.lock().unwrap()[0]).idempotency,
+            Idempotency::Retryable
+        );
+    }
+
+    #[tokio::test]
+    async fn a_retry_layer_resends_a_query_after_a_503_and_the_last_answer_says_try_later() {
+        let sleep: Arc<dyn auth_core::clock::Sleep> =
+            Arc::new(auth_core::clock::sleep_fn(|_| Box::pin(async {})));
+        let sends = Arc::new(AtomicUsize::new(0));
+        let server = from_fn({
+            let sends = sends.clone();
+            move |_: HttpRequest| {
+                sends.fetch_add(1, Ordering::SeqCst);
+                async {
+                    answer(
+                        503,
+                        "application/json",
+                        r#"{"errors":[{"message":"restarting"}]}"#,
+                    )
+                }
+            }
+        });
+        let client = GraphQlClient::new(
+            Url::parse("https://api.attendium.test/graphql").unwrap(),
+            Arc::new(auth_core::Retry::new(server, sleep)),
+            Arc::new(FakeTokens::default()),
+        )
+        .unwrap();
+        let err = client.raw("{ me { id } }", Map::new()).await.unwrap_err();
+        assert!(matches!(err, Error::TryLater { .. }), "{err:?}");
+        assert_eq!(sends.load(Ordering::SeqCst), 3);
+        sends.store(0, Ordering::SeqCst);
+        let err = client
+            .raw("mutation { logout }", Map::new())
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::TryLater { .. }), "{err:?}");
+        assert_eq!(sends.load(Ordering::SeqCst), 1);
     }
 
     #[test]
@@ -1168,8 +1513,15 @@ mod tests {
 
             fault(GraphqlFault::TooManyRequests);
             match client.raw("{ me { id } }", Map::new()).await {
-                Err(Error::GraphQl { status, .. }) => {
-                    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS)
+                Err(Error::TryLater {
+                    status,
+                    retry_after,
+                    errors,
+                    ..
+                }) => {
+                    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+                    assert_eq!(retry_after, Some(Duration::from_secs(1)));
+                    assert_eq!(errors.len(), 1);
                 }
                 other => panic!("429: {other:?}"),
             }

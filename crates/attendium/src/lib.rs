@@ -16,6 +16,8 @@ pub use auth::{
     AttendiumAuth, AttendiumAuthBuilder, DEFAULT_CLIENT_NAME, DEFAULT_ISSUER, DOCUMENTED_PATHS,
     LoginInProgress, LoginOptions, Logout,
 };
+/// Why the browser login's loopback listener failed, inside [`Error::Loopback`].
+pub use auth_loopback::Error as LoopbackError;
 pub use auth_loopback::LoopbackHost;
 pub use error::Error;
 pub use graphql::{GraphQlClient, GraphQlError, Response as GraphQlResponse};

@@ -63,9 +63,18 @@ async fn browse(url: Url) -> Result<(), sandbox::attendium::AttendiumError> {
 
 /// Runs a login to completion with a browser that follows the URL.
 async fn login(auth: &AttendiumAuth, options: LoginOptions) -> Result<auth_core::Token, Error> {
+    login_within(auth, options, Duration::from_secs(10)).await
+}
+
+/// A login whose browser goes once through the authorization URL, waiting `timeout`.
+async fn login_within(
+    auth: &AttendiumAuth,
+    options: LoginOptions,
+    timeout: Duration,
+) -> Result<auth_core::Token, Error> {
     let login = auth.start_login(options).await?;
     let browser = tokio::spawn(browse(login.authorization_url().clone()));
-    let result = login.finish(Duration::from_secs(10)).await;
+    let result = login.finish(timeout).await;
     let _ = browser.await;
     result
 }
@@ -225,12 +234,23 @@ async fn a_tampered_or_refused_callback_is_a_typed_error_and_stores_nothing() {
         server.attendium.set_callback_tampering(tampering);
         let dir = tempfile::tempdir().expect("dir");
         let auth = client(&server, dir.path(), &clock);
-        let err = login(&auth, LoginOptions::default()).await.expect_err(case);
+        // A callback without this login's state is not the login's: it is answered and
+        // ignored, and the login waits on (here, briefly) for the genuine one.
+        let err = login_within(&auth, LoginOptions::default(), Duration::from_secs(2))
+            .await
+            .expect_err(case);
         match (case, &err) {
             ("access denied", Error::Auth(auth_core::Error::OAuth(e))) => {
                 assert_eq!(e.code, auth_core::ErrorCode::AccessDenied)
             }
             ("access denied", other) => panic!("{case}: {other:?}"),
+            ("wrong state" | "missing state", Error::Loopback(e)) => {
+                assert!(
+                    matches!(e.as_ref(), attendium::LoopbackError::TimedOut(_)),
+                    "{case}: {e:?}"
+                )
+            }
+            ("wrong state" | "missing state", other) => panic!("{case}: {other:?}"),
             (_, Error::Auth(auth_core::Error::CallbackRejected { .. })) => {}
             (_, other) => panic!("{case}: {other:?}"),
         }

@@ -18,6 +18,18 @@
 //! clients failing together do not come back together. After the last attempt the last
 //! answer is returned as it is (a `503` is still a response) or the last transport error.
 //!
+//! With a [deadline](RetryPolicy::deadline), one request and all its retries end within
+//! that time: each attempt gets an equal share of what is left (its own timeout, if
+//! shorter, still applies), a wait that would not leave time for another attempt is not
+//! made, and an attempt that times out at the end says the deadline ran out.
+//!
+//! What it logs, through `tracing` (target `auth_core::retry`), never with a query string
+//! or a header:
+//! - at `debug`, every attempt: method, host and path, status (or failure), duration and
+//!   attempt number;
+//! - at `warn`, every retry, in words a person can read: why, how long it waits, and
+//!   which attempt comes next ("no answer in 20 s, trying again in 0.2 s (2 of 3)").
+//!
 //! [`Idempotency::Retryable`]: crate::transport::Idempotency::Retryable
 //! [`Idempotency::FromMethod`]: crate::transport::Idempotency::FromMethod
 //! [`Idempotency::Never`]: crate::transport::Idempotency::Never
@@ -30,7 +42,10 @@ use async_trait::async_trait;
 use http::StatusCode;
 
 use crate::clock::{Clock, Sleep, SystemClock};
-use crate::transport::{HttpRequest, HttpResponse, HttpTransport, RequestOptions, TransportError};
+use crate::transport::{
+    HttpRequest, HttpResponse, HttpTransport, RequestLabel, RequestOptions, TransportError,
+    TransportErrorKind,
+};
 
 /// How often and how long [`Retry`] tries.
 ///
@@ -56,6 +71,9 @@ pub struct RetryPolicy {
     /// The longest wait a `Retry-After` header can impose (60 s by default); a longer
     /// one is shortened to this.
     pub max_retry_after: Duration,
+    /// The time one request may take with all its attempts and waits (none by default:
+    /// each attempt then has only its own timeout).
+    pub deadline: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -65,6 +83,7 @@ impl Default for RetryPolicy {
             base_backoff: Duration::from_millis(200),
             max_backoff: Duration::from_secs(10),
             max_retry_after: Duration::from_secs(60),
+            deadline: None,
         }
     }
 }
@@ -95,6 +114,22 @@ impl RetryPolicy {
     #[must_use]
     pub fn with_max_retry_after(mut self, max: Duration) -> Self {
         self.max_retry_after = max;
+        self
+    }
+
+    /// Sets the total time one request may take with its retries; per-attempt timeouts
+    /// shrink to fit in it (see the [module documentation](self)).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use auth_core::RetryPolicy;
+    ///
+    /// let policy = RetryPolicy::default().with_deadline(Duration::from_secs(60));
+    /// assert_eq!(policy.deadline, Some(Duration::from_secs(60)));
+    /// ```
+    #[must_use]
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
         self
     }
 
@@ -229,51 +264,184 @@ fn full_jitter(bound: Duration) -> Duration {
     }
 }
 
+/// Why an attempt is worth repeating, in words for the person waiting.
+enum Reason {
+    Status(StatusCode),
+    Failure(TransportErrorKind, Option<Duration>),
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Status(status) => write!(f, "the server answered HTTP {status}"),
+            Reason::Failure(TransportErrorKind::Timeout, Some(after)) => {
+                write!(f, "no answer in {}", Seconds(*after))
+            }
+            Reason::Failure(TransportErrorKind::Timeout, None) => f.write_str("no answer in time"),
+            Reason::Failure(TransportErrorKind::Connect, _) => f.write_str("could not connect"),
+            Reason::Failure(kind, _) => write!(f, "{kind}"),
+        }
+    }
+}
+
+/// A duration in seconds for people: `20 s`, `0.2 s`.
+struct Seconds(Duration);
+
+impl fmt::Display for Seconds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.as_secs_f64();
+        // Tenths below 10 s, whole seconds above; `2.0` reads as `2`.
+        let tenths = (secs * 10.0).round();
+        if secs >= 9.95 || tenths % 10.0 == 0.0 {
+            write!(f, "{} s", secs.round())
+        } else {
+            write!(f, "{:.1} s", tenths / 10.0)
+        }
+    }
+}
+
+/// The request as logs show it: method, host and path; never the query or headers.
+struct Target {
+    method: String,
+    host: String,
+    path: String,
+}
+
+impl Target {
+    fn of(request: &HttpRequest) -> Self {
+        Self {
+            method: request.method().to_string(),
+            host: request.uri().host().unwrap_or("").to_owned(),
+            path: request.uri().path().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}{}", self.method, self.host, self.path)
+    }
+}
+
+impl<T> Retry<T> {
+    fn elapsed_since(&self, start: SystemTime) -> Duration {
+        self.clock
+            .now()
+            .duration_since(start)
+            .unwrap_or(Duration::ZERO)
+    }
+}
+
 #[async_trait]
 impl<T: HttpTransport> HttpTransport for Retry<T> {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-        let idempotency = RequestOptions::of(&request).idempotency;
-        if self.policy.max_attempts <= 1 || !idempotency.allows_retry(request.method()) {
-            return self.inner.send(request).await;
-        }
-        // `http::Request<Bytes>` clones cheaply: the body is reference-counted, and the
-        // extensions (our `RequestOptions` among them) come along.
+        let options = RequestOptions::of(&request);
+        let max_attempts = if options.idempotency.allows_retry(request.method()) {
+            self.policy.max_attempts.max(1)
+        } else {
+            1
+        };
+        let target = Target::of(&request);
+        let label = RequestLabel::of(&request);
+        let start = self.clock.now();
         let mut failures = 0;
         loop {
             let attempt = failures + 1;
-            let last = attempt >= self.policy.max_attempts;
-            let result = self.inner.send(request.clone()).await;
+            // `http::Request<Bytes>` clones cheaply: the body is reference-counted, and
+            // the extensions (our `RequestOptions` among them) come along.
+            let mut this = request.clone();
+            let timeout = match self.policy.deadline {
+                Some(deadline) => {
+                    let left = deadline.saturating_sub(self.elapsed_since(start));
+                    let share = left / (max_attempts - failures);
+                    let timeout = options.timeout.map_or(share, |own| own.min(share));
+                    options.with_timeout(timeout).apply(&mut this);
+                    Some(timeout)
+                }
+                None => options.timeout,
+            };
+            let sent = std::time::Instant::now();
+            let result = self.inner.send(this).await;
+            let duration_ms = u64::try_from(sent.elapsed().as_millis()).unwrap_or(u64::MAX);
+            match &result {
+                Ok(response) => tracing::debug!(
+                    status = response.status().as_u16(),
+                    duration_ms,
+                    attempt,
+                    attempts = max_attempts,
+                    "{target}"
+                ),
+                Err(error) => tracing::debug!(
+                    failure = %error.kind(),
+                    duration_ms,
+                    attempt,
+                    attempts = max_attempts,
+                    "{target}"
+                ),
+            }
             let reason = match &result {
                 Ok(response) if is_retryable_status(response.status()) => {
-                    response.status().as_str().to_owned()
+                    Reason::Status(response.status())
                 }
-                Err(error) if error.is_retryable() => error.kind().to_string(),
+                Err(error) if error.is_retryable() => Reason::Failure(error.kind(), timeout),
                 _ => return result,
             };
-            if last {
-                tracing::debug!(
-                    method = %request.method(),
-                    host = request.uri().host().unwrap_or(""),
-                    path = request.uri().path(),
-                    attempts = attempt,
-                    reason,
-                    "giving up"
-                );
-                return result;
+            if attempt >= max_attempts {
+                if max_attempts > 1 {
+                    tracing::debug!("{target}: {reason}; giving up after {attempt} attempts");
+                }
+                return self.deadline_error(result, attempt, &label);
             }
             failures += 1;
             let delay = self.delay(failures, result.as_ref().ok());
-            tracing::debug!(
-                method = %request.method(),
-                host = request.uri().host().unwrap_or(""),
-                path = request.uri().path(),
-                attempt,
-                reason,
-                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
-                "retrying"
+            if let Some(deadline) = self.policy.deadline {
+                let left = deadline.saturating_sub(self.elapsed_since(start));
+                if delay >= left {
+                    tracing::debug!(
+                        "{target}: {reason}; the {} deadline leaves no time for another attempt",
+                        Seconds(deadline)
+                    );
+                    return self.deadline_error(result, attempt, &label);
+                }
+            }
+            tracing::warn!(
+                "{target}: {reason}, trying again in {} ({} of {max_attempts})",
+                Seconds(delay),
+                attempt + 1
             );
             drop(result);
             self.sleep.sleep(delay).await;
+        }
+    }
+}
+
+impl<T> Retry<T> {
+    /// A timeout that ended the last attempt under a deadline says so, naming the
+    /// deadline rather than the attempt's share of it.
+    fn deadline_error(
+        &self,
+        result: Result<HttpResponse, TransportError>,
+        attempts: u32,
+        label: &RequestLabel,
+    ) -> Result<HttpResponse, TransportError> {
+        match (result, self.policy.deadline) {
+            (Err(error), Some(deadline)) if error.kind() == TransportErrorKind::Timeout => {
+                let tries = if attempts == 1 {
+                    "1 attempt".to_owned()
+                } else {
+                    format!("{attempts} attempts")
+                };
+                Err(label
+                    .error(
+                        TransportErrorKind::Timeout,
+                        format_args!(
+                            "no complete answer within the {} deadline ({tries})",
+                            Seconds(deadline)
+                        ),
+                    )
+                    .with_source(error))
+            }
+            (result, _) => result,
         }
     }
 }
@@ -684,7 +852,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn retries_are_logged_without_query_strings_or_headers() {
+    async fn attempts_and_retries_are_logged_without_query_strings_or_headers() {
         let capture = Capture::default();
         let _guard = tracing::subscriber::set_default(capture.clone());
         let (retry, _, _) = harness(vec![status(503), connect_error()], RetryPolicy::default());
@@ -695,14 +863,190 @@ mod tests {
         );
         let _ = retry.send(request).await;
         let lines = capture.0.lock().unwrap().clone();
-        assert_eq!(lines.len(), 3, "{lines:?}");
+        // Three attempts, two retries, and the end.
+        assert_eq!(lines.len(), 6, "{lines:?}");
         for line in &lines {
             assert!(!line.contains("SECRET"), "{line}");
             assert!(!line.contains("key="), "{line}");
-            assert!(line.contains("path=\"/events\""), "{line}");
+            assert!(line.contains("api.example/events"), "{line}");
         }
-        assert!(lines[0].contains("reason=\"503\""), "{}", lines[0]);
-        assert!(lines[2].contains("giving up"), "{}", lines[2]);
+        let attempts: Vec<&String> = lines.iter().filter(|l| l.contains("attempt=")).collect();
+        assert_eq!(attempts.len(), 3, "{lines:?}");
+        assert!(attempts[0].contains("status=503"), "{}", attempts[0]);
+        assert!(attempts[0].contains("duration_ms="), "{}", attempts[0]);
+        assert!(
+            attempts[0].contains("GET api.example/events"),
+            "{}",
+            attempts[0]
+        );
+        assert!(attempts[0].contains("attempts=3"), "{}", attempts[0]);
+        assert!(attempts[2].contains("attempt=3"), "{}", attempts[2]);
+        assert!(
+            lines[1].contains("the server answered HTTP 503 Service Unavailable, trying again in"),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[1].contains("(2 of 3)"), "{}", lines[1]);
+        assert!(
+            lines[3].contains("could not connect, trying again in"),
+            "{}",
+            lines[3]
+        );
+        assert!(lines[3].contains("(3 of 3)"), "{}", lines[3]);
+        assert!(
+            lines[5].contains("giving up after 3 attempts"),
+            "{}",
+            lines[5]
+        );
+    }
+
+    /// A server that never answers: each attempt ends with a timeout after the time the
+    /// request allows (moving the clock by it), and the waits move the clock too.
+    fn silent_server(
+        policy: RetryPolicy,
+    ) -> (
+        Retry<impl HttpTransport>,
+        Arc<Mutex<Vec<Option<Duration>>>>,
+        ManualClock,
+    ) {
+        let clock = ManualClock::default();
+        let timeouts = Arc::new(Mutex::new(Vec::new()));
+        let inner = from_fn({
+            let clock = clock.clone();
+            let timeouts = timeouts.clone();
+            move |req: HttpRequest| {
+                let timeout = RequestOptions::of(&req).timeout;
+                timeouts.lock().unwrap().push(timeout);
+                clock.advance(timeout.unwrap_or(Duration::from_secs(60)));
+                async {
+                    Err(TransportError::new(
+                        TransportErrorKind::Timeout,
+                        "no complete response",
+                    ))
+                }
+            }
+        });
+        let sleep = crate::clock::sleep_fn({
+            let clock = clock.clone();
+            move |d| {
+                clock.advance(d);
+                Box::pin(async {})
+            }
+        });
+        let retry = Retry::new(inner, Arc::new(sleep))
+            .with_policy(policy)
+            .with_clock(Arc::new(clock.clone()));
+        (retry, timeouts, clock)
+    }
+
+    #[tokio::test]
+    async fn a_deadline_bounds_every_attempt_and_the_waits_between_them() {
+        let capture = Capture::default();
+        let _guard = tracing::subscriber::set_default(capture.clone());
+        let policy = RetryPolicy::default().with_deadline(Duration::from_secs(60));
+        let (retry, timeouts, clock) = silent_server(policy);
+        let start = clock.now();
+        let error = retry.send(get()).await.unwrap_err();
+        let spent = clock.now().duration_since(start).unwrap();
+        assert!(spent <= Duration::from_secs(60), "{spent:?}");
+        let timeouts = timeouts.lock().unwrap().clone();
+        assert_eq!(timeouts.len(), 3, "{timeouts:?}");
+        assert_eq!(timeouts[0], Some(Duration::from_secs(20)));
+        for timeout in &timeouts[1..] {
+            let timeout = timeout.unwrap();
+            assert!(timeout > Duration::from_secs(19), "{timeout:?}");
+            assert!(timeout <= Duration::from_secs(20), "{timeout:?}");
+        }
+        assert_eq!(error.kind(), TransportErrorKind::Timeout);
+        let message = error.to_string();
+        assert!(
+            message.contains("no complete answer within the 60 s deadline (3 attempts)"),
+            "{message}"
+        );
+        assert!(message.contains("https://api.example/events"), "{message}");
+        assert!(!message.contains("SECRET"), "{message}");
+        let lines = capture.0.lock().unwrap().clone();
+        let warnings: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("trying again"))
+            .collect();
+        assert_eq!(warnings.len(), 2, "{lines:?}");
+        assert!(
+            warnings[0].contains("no answer in 20 s, trying again in"),
+            "{}",
+            warnings[0]
+        );
+        assert!(warnings[0].contains("(2 of 3)"), "{}", warnings[0]);
+        assert!(warnings[1].contains("(3 of 3)"), "{}", warnings[1]);
+    }
+
+    #[tokio::test]
+    async fn under_a_deadline_a_shorter_own_timeout_is_kept_and_a_single_attempt_gets_it_all() {
+        let policy = RetryPolicy::default().with_deadline(Duration::from_secs(60));
+        // (request, expected timeouts of the attempts)
+        let mut short = get();
+        RequestOptions::default()
+            .with_timeout(Duration::from_secs(5))
+            .apply(&mut short);
+        let mut long = post(Idempotency::Never);
+        RequestOptions::default()
+            .with_timeout(Duration::from_secs(90))
+            .with_idempotency(Idempotency::Never)
+            .apply(&mut long);
+        let cases = [
+            ("own 5 s timeout", short, vec![5, 5, 5]),
+            ("one attempt, own 90 s timeout", long, vec![60]),
+            (
+                "one attempt, no own timeout",
+                post(Idempotency::Never),
+                vec![60],
+            ),
+        ];
+        for (name, request, expected) in cases {
+            let (retry, timeouts, _) = silent_server(policy);
+            let error = retry.send(request).await.unwrap_err();
+            let got: Vec<u64> = timeouts
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|t| t.unwrap().as_secs())
+                .collect();
+            assert_eq!(got, expected, "{name}");
+            assert!(
+                error.to_string().contains("60 s deadline"),
+                "{name}: {error}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_wait_longer_than_the_deadline_leaves_is_not_made() {
+        let policy = RetryPolicy::default().with_deadline(Duration::from_secs(10));
+        let (retry, script, sleep) = harness(
+            vec![status_with_retry_after(429, "30"), status(200)],
+            policy,
+        );
+        let response = retry.send(get()).await.unwrap();
+        assert_eq!(response.status(), 429);
+        assert_eq!(script.sends(), 1);
+        assert!(sleep.delays().is_empty());
+    }
+
+    #[test]
+    fn durations_read_as_seconds() {
+        for (ms, text) in [
+            (20_000, "20 s"),
+            (19_950, "20 s"),
+            (200, "0.2 s"),
+            (1_500, "1.5 s"),
+            (0, "0 s"),
+            (60_000, "60 s"),
+            (1_999, "2 s"),
+            (1_940, "1.9 s"),
+            (9_960, "10 s"),
+        ] {
+            assert_eq!(Seconds(Duration::from_millis(ms)).to_string(), text, "{ms}");
+        }
     }
 
     #[test]

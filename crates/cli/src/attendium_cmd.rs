@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use attendium::generated::{Me, me};
 use attendium::graphql::GraphQlClient;
-use attendium::{AttendiumAuth, LoginOptions, Logout};
+use attendium::{AttendiumAuth, LoginOptions, Logout, LoopbackHost};
 use auth_core::HttpTransport;
 use serde_json::{Map, Value};
 use url::Url;
 
-use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs};
+use crate::cli::{AttendiumArgs, AttendiumCommand, LoginArgs, QueryArgs, RedirectHost};
 use crate::embedded;
 use crate::exit::{Failure, Kind};
 
@@ -79,12 +79,15 @@ pub(crate) async fn run(
         (None, false) => Some(default_store()?),
     };
     if let Some(dir) = store {
-        std::fs::create_dir_all(&dir).map_err(|e| Failure::io(&dir.display().to_string(), &e))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Failure::io(&format!("the session directory {}", dir.display()), &e)
+                .next("choose another with --store (or ATTEND_STORE)")
+        })?;
         builder = builder.store_dir(dir);
     }
     let auth = builder
         .build()
-        .map_err(|e| Failure::attendium(e, &issuer))?;
+        .map_err(|e| Failure::attendium(e, &issuer, &api_url))?;
     let session = Session {
         auth,
         transport,
@@ -113,7 +116,7 @@ fn default_store() -> Result<PathBuf, Failure> {
 
 impl Session {
     fn fail(&self, error: attendium::Error) -> Failure {
-        Failure::attendium(error, &self.issuer)
+        Failure::attendium(error, &self.issuer, &self.api_url)
     }
 
     async fn login(&self, args: &LoginArgs, shown: UrlShown) -> Result<(), Failure> {
@@ -124,6 +127,11 @@ impl Session {
         if !args.scope.is_empty() {
             options = options.with_scopes(args.scope.iter().cloned());
         }
+        options = options.with_host(match args.redirect_host {
+            RedirectHost::Ipv4 => LoopbackHost::Ipv4,
+            RedirectHost::Ipv6 => LoopbackHost::Ipv6,
+            RedirectHost::Localhost => LoopbackHost::Localhost,
+        });
         let login = self
             .auth
             .start_login(options)
@@ -162,7 +170,9 @@ impl Session {
                 open_browser(&url);
             }
             eprintln!("Waiting for the browser to come back (Ctrl-C to give up)…");
-            login.finish(Duration::from_secs(args.timeout)).await
+            login
+                .finish(Duration::from_secs(args.browser_timeout))
+                .await
         };
         let token = token.map_err(|e| self.fail(e))?;
         let expiry = token
@@ -171,6 +181,18 @@ impl Session {
             .map(|t| format!(" (access token valid until {t})"))
             .unwrap_or_default();
         eprintln!("Logged in to {}{expiry}.", self.issuer);
+        if granted_no_scope(&token) {
+            eprintln!(
+                "attend: warning: {} granted no scope{}; if API calls are refused, log in again \
+                 with --scope NAME (repeat for several).",
+                self.issuer,
+                if args.scope.is_empty() {
+                    " (none was asked for)"
+                } else {
+                    ""
+                }
+            );
+        }
         Ok(())
     }
 
@@ -185,8 +207,9 @@ impl Session {
                 let login = LoginArgs {
                     no_browser: true,
                     port: None,
+                    redirect_host: RedirectHost::Ipv4,
                     scope: Vec::new(),
-                    timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
+                    browser_timeout: SANDBOX_LOGIN_TIMEOUT.as_secs(),
                 };
                 self.login(&login, UrlShown::Hidden).await
             }
@@ -284,9 +307,16 @@ impl Session {
             Failure::usage(format!("`{}` is not a URL: {e}", self.api_url))
                 .next("check --api-url (or ATTENDIUM_API_URL)")
         })?;
-        GraphQlClient::new(endpoint, self.transport.clone(), self.auth.token_provider())
-            .map_err(|e| self.fail(e))
+        GraphQlClient::new(endpoint, self.transport.clone(), self.auth.token_provider()).map_err(
+            |e| Failure::usage(e.to_string()).next("check --api-url (or ATTENDIUM_API_URL)"),
+        )
     }
+}
+
+/// Whether the token answer said the grant has no scope at all: `scope` present and
+/// empty. An absent `scope` means "as asked" (RFC 6749 §5.1) and is not this.
+fn granted_no_scope(token: &auth_core::Token) -> bool {
+    token.scope.as_deref().is_some_and(|s| s.trim().is_empty())
 }
 
 /// `--var NAME=VALUE`: JSON values, or strings when the value is not JSON.
@@ -377,7 +407,9 @@ mod tests {
             EndpointFault::BadGatewayHtml,
             FaultTimes::Always,
         );
-        let transport = crate::transport::build(crate::cli::HttpBackend::Reqwest).unwrap();
+        let transport =
+            crate::transport::build(crate::cli::HttpBackend::Reqwest, Duration::from_secs(60))
+                .unwrap();
         let session = Session {
             auth: AttendiumAuth::builder(transport.clone())
                 .issuer(server.issuer())
@@ -392,6 +424,19 @@ mod tests {
         let failure = session.ensure_session().await.unwrap_err();
         assert_eq!(failure.kind, Kind::Auth, "{failure}");
         assert!(failure.to_string().contains("did not approve"), "{failure}");
+    }
+
+    #[test]
+    fn only_an_empty_granted_scope_is_no_scope() {
+        let token = |scope: Option<&str>| {
+            let mut token = auth_core::Token::bearer(auth_core::AccessToken::new("a"), None);
+            token.scope = scope.map(str::to_owned);
+            token
+        };
+        assert!(granted_no_scope(&token(Some(""))));
+        assert!(granted_no_scope(&token(Some("  "))));
+        assert!(!granted_no_scope(&token(None)));
+        assert!(!granted_no_scope(&token(Some("read"))));
     }
 
     #[test]

@@ -27,14 +27,21 @@ pub(crate) struct Cli {
     #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) sandbox: bool,
 
-    /// Log what happens to stderr (-v: debug; -vv: trace, and info from the libraries
-    /// underneath; -vvv: everything from every library).
+    /// Log what happens to stderr (-v: debug, with each request's method, host, path,
+    /// status, duration and attempt; -vv: trace, and info from the libraries underneath;
+    /// -vvv: everything from every library but connection-pool internals).
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub(crate) verbose: u8,
 
     /// The HTTP stack to use.
     #[arg(long, global = true, value_enum, default_value_t = HttpBackend::Reqwest, env = "ATTEND_HTTP", help_heading = GLOBAL)]
     pub(crate) http: HttpBackend,
+
+    /// The most time one request may take, in seconds, with all its retries: each
+    /// attempt gets a share of what is left, and each retry is said on stderr.
+    #[arg(long, global = true, env = "ATTEND_TIMEOUT", value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=86_400), help_heading = GLOBAL)]
+    pub(crate) timeout: u64,
 
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -276,9 +283,26 @@ pub(crate) struct LoginArgs {
     /// A scope to ask for (repeat for several).
     #[arg(long, value_name = "S")]
     pub(crate) scope: Vec<String>,
-    /// How long to wait for the browser, in seconds.
+    /// The redirect URI's host: 127.0.0.1, ::1, or localhost for servers that accept only
+    /// that name (then both 127.0.0.1 and ::1 listen, as the browser may use either).
+    #[arg(long, value_enum, value_name = "HOST", default_value_t = RedirectHost::Ipv4)]
+    pub(crate) redirect_host: RedirectHost,
+    /// How long to wait for the browser to come back, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
-    pub(crate) timeout: u64,
+    pub(crate) browser_timeout: u64,
+}
+
+/// Where the browser comes back to after a login.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RedirectHost {
+    /// http://127.0.0.1:PORT/callback
+    #[value(name = "127.0.0.1")]
+    Ipv4,
+    /// http://[::1]:PORT/callback
+    #[value(name = "::1")]
+    Ipv6,
+    /// http://localhost:PORT/callback, served on both families
+    Localhost,
 }
 
 #[derive(Debug, Args)]
@@ -397,7 +421,7 @@ mod tests {
                 .find("Global options:")
                 .unwrap_or_else(|| panic!("no heading in {path:?}:\n{help}"));
             let (before, after) = help.split_at(heading);
-            for flag in ["--sandbox ", "-v, --verbose", "--http "] {
+            for flag in ["--sandbox ", "-v, --verbose", "--http ", "--timeout "] {
                 let listed =
                     |text: &str| text.lines().any(|line| line.trim_start().starts_with(flag));
                 assert!(

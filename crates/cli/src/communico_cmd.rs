@@ -231,6 +231,8 @@ fn connect(
         .base_url(base)
         .credentials(key, ClientSecret::new(secret))
         .shared_transport(transport)
+        // The transport is already under the tool's retry layer, with --timeout.
+        .no_retry()
         .build()
         .map_err(|e| Failure::communico(e, base))?;
     Ok(Target {

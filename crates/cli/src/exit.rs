@@ -119,8 +119,11 @@ impl Failure {
                     format!("the Communico API refused the credentials ({inner})"),
                 )
                 .next("check COMMUNICO_CLIENT_KEY and COMMUNICO_CLIENT_SECRET"),
-                Kind::Network => Failure::new(Kind::Network, format!("{inner}"))
-                    .next(format!("check that {base} is reachable and try again")),
+                Kind::Network => match inner {
+                    auth_core::Error::Transport(t) => network(t, base, BASE_URL_OPTION),
+                    _ => Failure::new(Kind::Network, format!("{inner}"))
+                        .next(format!("check that {base} is reachable and try again")),
+                },
                 kind => Failure::new(kind, format!("could not obtain a Communico token: {inner}"))
                     .next(format!(
                         "check that {base} is the Communico API (--base-url)"
@@ -128,7 +131,7 @@ impl Failure {
             },
             E::Unauthorized { .. } => Failure::new(Kind::Auth, error.to_string())
                 .next("check that the client key has access to this endpoint"),
-            E::Transport(t) => network(t, base),
+            E::Transport(t) => network(t, base, BASE_URL_OPTION),
             E::RateLimited { .. } => {
                 Failure::new(Kind::Api, error.to_string()).next("wait a minute and try again")
             }
@@ -147,8 +150,9 @@ impl Failure {
         }
     }
 
-    /// An Attendium failure, at `issuer`.
-    pub(crate) fn attendium(error: attendium::Error, issuer: &str) -> Self {
+    /// An Attendium failure. `issuer` and `api_url` are where the command pointed: each
+    /// message names the one the failure came from, and the option that sets it.
+    pub(crate) fn attendium(error: attendium::Error, issuer: &str, api_url: &str) -> Self {
         use attendium::Error as E;
         if error.is_login_required() {
             return Failure::new(Kind::Auth, format!("not logged in to {issuer}"))
@@ -157,22 +161,38 @@ impl Failure {
         match &error {
             E::Auth(inner) => match auth_failure_kind(inner) {
                 Kind::Network => match inner {
-                    auth_core::Error::Transport(t) => network(t, issuer),
+                    auth_core::Error::Transport(t) => network(t, issuer, ISSUER_OPTION),
                     _ => Failure::new(Kind::Network, inner.to_string())
                         .next(format!("check that {issuer} is reachable and try again")),
                 },
                 Kind::Usage => {
-                    Failure::usage(inner.to_string()).next("check --issuer (or ATTENDIUM_ISSUER)")
+                    Failure::usage(inner.to_string()).next(format!("check {ISSUER_OPTION}"))
                 }
                 Kind::Auth => Failure::new(Kind::Auth, inner.to_string())
                     .next("run `attend attendium login` again"),
+                Kind::Io => store(inner),
                 kind => Failure::new(kind, format!("{inner} from {issuer}"))
-                    .next("check that --issuer (or ATTENDIUM_ISSUER) is an Attendium server"),
+                    .next(format!("check that {ISSUER_OPTION} is an Attendium server")),
             },
-            E::Loopback(_) => Failure::new(Kind::Auth, error.to_string())
-                .next("run `attend attendium login` again (with --port N if the port is taken)"),
-            E::UnsupportedServer { .. } => Failure::new(Kind::Api, error.to_string())
-                .next("check --issuer (or ATTENDIUM_ISSUER)"),
+            E::ApiUnreachable { source, .. } => network(source, api_url, API_URL_OPTION),
+            E::TryLater { .. } => {
+                Failure::new(Kind::Api, error.to_string()).next("try again later")
+            }
+            E::Loopback(inner) => {
+                let next = match inner.as_ref() {
+                    attendium::LoopbackError::Bind { .. } => {
+                        "run `attend attendium login` again, with another --port N"
+                    }
+                    attendium::LoopbackError::TimedOut(_) => {
+                        "run `attend attendium login` again (allow longer with --browser-timeout SECS)"
+                    }
+                    _ => "run `attend attendium login` again",
+                };
+                Failure::new(Kind::Auth, error.to_string()).next(next)
+            }
+            E::UnsupportedServer { .. } => {
+                Failure::new(Kind::Api, error.to_string()).next(format!("check {ISSUER_OPTION}"))
+            }
             E::SessionLocked { .. } => Failure::new(Kind::Io, error.to_string())
                 .next("try again, or remove the lock file if no other attend is running"),
             E::GraphQl { .. } => {
@@ -182,14 +202,40 @@ impl Failure {
                 Failure::usage(error.to_string()).next("check the --var values")
             }
             E::HtmlPage { .. } | E::HttpStatus { .. } | E::InvalidGraphQlResponse { .. } => {
-                Failure::new(Kind::Api, error.to_string())
-                    .next("check --api-url (or ATTENDIUM_API_URL), or try again later")
+                Failure::new(Kind::Api, format!("{error} from {api_url}"))
+                    .next(format!("check {API_URL_OPTION}, or try again later"))
             }
             _ => {
                 let text = error.to_string();
                 Failure::new(Kind::Api, text).next("run again with -v for details")
             }
         }
+    }
+}
+
+/// How the options that point at servers are named in messages.
+const ISSUER_OPTION: &str = "--issuer (or ATTENDIUM_ISSUER)";
+const API_URL_OPTION: &str = "--api-url (or ATTENDIUM_API_URL)";
+const BASE_URL_OPTION: &str = "--base-url (or COMMUNICO_BASE_URL)";
+const STORE_OPTION: &str = "--store (or ATTEND_STORE)";
+
+/// A session store that cannot be used: names its file and, for what to do, its
+/// directory and the option that chooses it. Any store error carrying a path reads so.
+fn store(error: &auth_core::Error) -> Failure {
+    let failure = Failure::new(Kind::Io, error.to_string());
+    match error {
+        // The message already says what to do with the file.
+        auth_core::Error::StoreCorrupt { .. } => failure,
+        auth_core::Error::Store {
+            path: Some(path), ..
+        } => match std::path::Path::new(path).parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => failure.next(format!(
+                "check that {} is a directory this user can write to, or choose another with {STORE_OPTION}",
+                dir.display()
+            )),
+            _ => failure.next(format!("check {STORE_OPTION}")),
+        },
+        _ => failure.next(format!("check {STORE_OPTION}")),
     }
 }
 
@@ -205,18 +251,21 @@ fn auth_failure_kind(error: &auth_core::Error) -> Kind {
     }
 }
 
-fn network(error: &auth_core::TransportError, base: &str) -> Failure {
+/// A request to `base` (set by `option`) that got no complete answer.
+fn network(error: &auth_core::TransportError, base: &str, option: &str) -> Failure {
     let (what, next) = match error.kind() {
         TransportErrorKind::Connect => (
             format!("could not connect to {base}"),
-            "check the address and the network, then try again",
+            format!("check {option} and the network, then try again"),
         ),
-        TransportErrorKind::Timeout => {
-            (format!("{base} did not answer in time"), "try again later")
-        }
+        TransportErrorKind::Timeout => (
+            format!("{base} did not answer in time"),
+            "try again later, or allow more time with --timeout SECS (or ATTEND_TIMEOUT)"
+                .to_owned(),
+        ),
         _ => (
             format!("the exchange with {base} failed"),
-            "check the address, then try again",
+            format!("check {option}, then try again"),
         ),
     };
     // The transport's message says why (refused, DNS, TLS); it carries no credentials.
@@ -279,6 +328,92 @@ mod tests {
                 .contains("make --to the same day as --from or later"),
             "{f}"
         );
+    }
+
+    const ISSUER: &str = "https://id.example";
+    const API: &str = "https://api.example/graphql";
+
+    fn attendium_failure(error: attendium::Error) -> Failure {
+        Failure::attendium(error, ISSUER, API)
+    }
+
+    #[test]
+    fn attendium_failures_name_the_option_they_come_from() {
+        use auth_core::{TransportError, TransportErrorKind as K};
+        let refused = || TransportError::new(K::Connect, "refused");
+        // (error, kind, what the message must name, what it must not)
+        let cases: Vec<(attendium::Error, Kind, &[&str], &[&str])> = vec![
+            (
+                attendium::Error::ApiUnreachable {
+                    endpoint: API.into(),
+                    source: refused(),
+                },
+                Kind::Network,
+                &[API, "--api-url"],
+                &["--issuer"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::Transport(refused())),
+                Kind::Network,
+                &[ISSUER, "--issuer"],
+                &["--api-url"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::Store {
+                    path: Some("/home/me/.config/attend/session.lock".into()),
+                    reason: "cannot open the lock file".into(),
+                    source: None,
+                }),
+                Kind::Io,
+                &[
+                    "/home/me/.config/attend/session.lock",
+                    "/home/me/.config/attend is a directory",
+                    "--store",
+                ],
+                &["--issuer", "Attendium server"],
+            ),
+            (
+                attendium::Error::TryLater {
+                    // This crate does not name `http`; the status does not decide.
+                    status: Default::default(),
+                    retry_after: Some(std::time::Duration::from_secs(30)),
+                    errors: Vec::new(),
+                    snippet: "restarting".into(),
+                },
+                Kind::Api,
+                &["try again later", "restarting", "wait 30 s"],
+                &["fix the query", "--issuer"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::Transport(TransportError::new(
+                    K::Timeout,
+                    "no complete answer within the 60 s deadline (3 attempts)",
+                ))),
+                Kind::Network,
+                &["--timeout", ISSUER],
+                &[],
+            ),
+            (
+                attendium::Error::from(attendium::LoopbackError::TimedOut(
+                    std::time::Duration::from_secs(300),
+                )),
+                Kind::Auth,
+                &["--browser-timeout"],
+                &["--timeout SECS", "--issuer"],
+            ),
+        ];
+        for (error, kind, named, not_named) in cases {
+            let debug = format!("{error:?}");
+            let failure = attendium_failure(error);
+            let text = failure.to_string();
+            assert_eq!(failure.kind, kind, "{debug}: {text}");
+            for word in named {
+                assert!(text.contains(word), "{debug}: `{word}` not in: {text}");
+            }
+            for word in not_named {
+                assert!(!text.contains(word), "{debug}: `{word}` in: {text}");
+            }
+        }
     }
 
     #[test]

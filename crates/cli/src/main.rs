@@ -21,6 +21,7 @@ mod tz;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Parser;
 
@@ -51,12 +52,13 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Failure> {
+    let deadline = Duration::from_secs(cli.timeout);
     match cli.command {
         Command::Communico(args) => {
-            communico_cmd::run(args, transport::build(cli.http)?, cli.sandbox).await
+            communico_cmd::run(args, transport::build(cli.http, deadline)?, cli.sandbox).await
         }
         Command::Attendium(args) => {
-            attendium_cmd::run(args, transport::build(cli.http)?, cli.sandbox).await
+            attendium_cmd::run(args, transport::build(cli.http, deadline)?, cli.sandbox).await
         }
         Command::Sandbox(args) => match args.command {
             SandboxCommand::Serve(args) => serve::run(args).await,
@@ -89,10 +91,28 @@ const OUR_TARGETS: &[&str] = &[
     "sandbox",
 ];
 
-/// Warnings always; `-v` debug from this workspace, `-vv` trace from it and info from
-/// the libraries under it, `-vvv` everything. On stderr, colored only on a terminal.
+/// Connection-pool and frame chatter of the HTTP stack: one line per checkout, idle
+/// connection and frame says nothing a person debugging a request needs, and buries what
+/// does. Capped at these levels even with `-vvv`.
+const POOL_INTERNALS: &[(&str, tracing::level_filters::LevelFilter)] = &[
+    ("hyper_util::client::legacy::pool", LevelFilter::INFO),
+    ("hyper_util::client::legacy::connect", LevelFilter::DEBUG),
+    ("hyper::proto", LevelFilter::DEBUG),
+    ("h2", LevelFilter::INFO),
+    ("reqwest::connect", LevelFilter::INFO),
+    ("rustls", LevelFilter::DEBUG),
+    ("mio", LevelFilter::INFO),
+    ("tokio", LevelFilter::INFO),
+    ("runtime", LevelFilter::INFO),
+];
+
+use tracing::level_filters::LevelFilter;
+
+/// Warnings always (a retry is one: it is said on stderr); `-v` debug from this
+/// workspace (each request's method, host, path, status, duration and attempt), `-vv`
+/// trace from it and info from the libraries under it, `-vvv` everything but the HTTP
+/// stack's pool internals ([`POOL_INTERNALS`]). On stderr, colored only on a terminal.
 fn init_tracing(verbose: u8) {
-    use tracing::level_filters::LevelFilter;
     use tracing_subscriber::filter::Targets;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
@@ -103,11 +123,14 @@ fn init_tracing(verbose: u8) {
         2 => (LevelFilter::TRACE, LevelFilter::INFO),
         _ => (LevelFilter::TRACE, LevelFilter::TRACE),
     };
+    let filter = POOL_INTERNALS
+        .iter()
+        .fold(Targets::new().with_default(others), |f, (target, cap)| {
+            f.with_target(*target, (*cap).min(others))
+        });
     let filter = OUR_TARGETS
         .iter()
-        .fold(Targets::new().with_default(others), |f, target| {
-            f.with_target(*target, ours)
-        });
+        .fold(filter, |f, target| f.with_target(*target, ours));
     let color = std::io::stderr().is_terminal() && output::colors_allowed();
     let layer = tracing_subscriber::fmt::layer()
         .with_writer(output::LogLine::new)

@@ -115,7 +115,13 @@ fn not_logged_in_is_an_authentication_error() {
 fn a_dead_issuer_is_a_network_error() {
     let store = tempfile::tempdir().unwrap();
     attend()
-        .args(["attendium", "login", "--no-browser", "--timeout", "5"])
+        .args([
+            "attendium",
+            "login",
+            "--no-browser",
+            "--browser-timeout",
+            "5",
+        ])
         .arg("--issuer")
         .arg(format!("http://127.0.0.1:{}", closed_port()))
         .arg("--store")
@@ -226,7 +232,13 @@ fn graphql_failures_are_api_errors_with_what_to_do() {
         (GraphqlFault::PartialData, "partial"),
     ];
     for (fault, said) in cases {
-        server.server.inject_graphql_fault(fault, FaultTimes::Once);
+        // A 502 is retried (queries may be sent again): only a lasting one is reported.
+        let times = if fault == GraphqlFault::BadGatewayHtml {
+            FaultTimes::Always
+        } else {
+            FaultTimes::Once
+        };
+        server.server.inject_graphql_fault(fault, times);
         let command = if fault == GraphqlFault::PartialData {
             "query"
         } else {
@@ -241,6 +253,7 @@ fn graphql_failures_are_api_errors_with_what_to_do() {
             .code(4)
             .stderr(contains(said))
             .stderr(contains("panicked").not());
+        server.server.clear_faults();
     }
 }
 

@@ -308,6 +308,17 @@ pub struct PendingAuthorization {
 }
 
 impl PendingAuthorization {
+    /// Whether `callback` carries this request's `state` (compared in constant time).
+    /// A loopback listener uses it to tell the genuine redirect from stray or forged
+    /// requests, which it ignores (RFC 6749 §10.12); [`validate`](Self::validate) still
+    /// checks everything.
+    pub fn state_matches(&self, callback: &Callback) -> bool {
+        callback
+            .state
+            .as_ref()
+            .is_some_and(|state| constant_time_eq(state.secret(), self.state.secret()))
+    }
+
     /// Checks an authorization response and returns its code.
     ///
     /// In this order:
@@ -621,6 +632,27 @@ mod tests {
             ))),
             Err(Error::CallbackRejected { .. })
         ));
+    }
+
+    #[test]
+    fn state_matches_only_this_requests_state() {
+        let p = pending(Some(("https://api.attendium.com", IssParameter::Required)));
+        // (query, matches): the state alone decides, whatever else the callback holds.
+        let cases = [
+            (format!("code=c&state={STATE}"), true),
+            (format!("error=access_denied&state={STATE}"), true),
+            (
+                format!("code=c&state={STATE}&iss=https%3A%2F%2Fevil.example"),
+                true,
+            ),
+            ("code=c&state=forged".to_owned(), false),
+            (format!("code=c&state={STATE}x"), false),
+            ("code=c".to_owned(), false),
+            (String::new(), false),
+        ];
+        for (query, matches) in cases {
+            assert_eq!(p.state_matches(&callback(&query)), matches, "{query}");
+        }
     }
 
     #[test]

@@ -168,7 +168,13 @@ pub fn login(issuer: &str, store: &std::path::Path) {
     use std::io::{BufRead, BufReader, Read};
     use std::process::Stdio;
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("attend"))
-        .args(["attendium", "login", "--no-browser", "--timeout", "60"])
+        .args([
+            "attendium",
+            "login",
+            "--no-browser",
+            "--browser-timeout",
+            "60",
+        ])
         .arg("--issuer")
         .arg(issuer)
         .arg("--store")

@@ -2,6 +2,16 @@
 //! bad day.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, StatusCode, header};
+use serde_json::{Value, json};
+
+use super::Inner;
 
 /// A failure of `POST /graphql`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -50,6 +60,123 @@ pub enum EndpointFault {
     BadGatewayHtml,
     /// `503` with the RFC 6749 §5.2 body `{"error": "temporarily_unavailable"}`.
     TemporarilyUnavailable,
+}
+
+/// A failure made at the HTTP layer, in front of an endpoint: what gateways, busy
+/// services and lenient servers answer, whatever the endpoint itself would have said.
+/// Armed with [`Attendium::inject_http_fault`](super::Attendium::inject_http_fault); each
+/// fault only counts the requests it applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum HttpFault {
+    /// `POST /graphql` answers `503` with `Retry-After: 1` and a GraphQL `errors` array
+    /// (code `UNAVAILABLE`), as a service that is restarting does.
+    GraphqlUnavailable,
+    /// `POST /graphql` answers `200` with `"data": null` and an error whose
+    /// `extensions.code` is `UNAUTHENTICATED`, as Apollo Server answers an expired token.
+    GraphqlUnauthenticated,
+    /// The code exchange (`grant_type=authorization_code` at the token endpoint) is
+    /// refused: `400` with `{"error": "invalid_grant", "error_description": ...}`
+    /// (RFC 6749 §5.2).
+    CodeRefused,
+    /// Successful token answers carry `"scope": ""`: the server granted no scope, as some
+    /// servers do when none is asked for (RFC 6749 §5.1 lets the granted scope differ).
+    NoScopeGranted,
+}
+
+impl HttpFault {
+    fn applies(self, graphql: bool, code_exchange: bool, token: bool) -> bool {
+        match self {
+            HttpFault::GraphqlUnavailable | HttpFault::GraphqlUnauthenticated => graphql,
+            HttpFault::CodeRefused => code_exchange,
+            HttpFault::NoScopeGranted => token,
+        }
+    }
+}
+
+/// The `error_description` of [`HttpFault::CodeRefused`].
+pub const CODE_REFUSED_DESCRIPTION: &str = "The authorization code has expired or was already used";
+
+/// The largest request body the fault layer reads to tell a code exchange from others.
+const MAX_INSPECTED_BODY: usize = 64 * 1024;
+
+/// Applies an armed [`HttpFault`] to the requests it concerns; passes the rest on.
+pub(crate) async fn http_faults(
+    AxumState(inner): AxumState<Arc<Inner>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let graphql = path == inner.routes.graphql;
+    let token = path == inner.routes.token;
+    if !(graphql || token) || !inner.lock().faults.http_armed() {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(body) = axum::body::to_bytes(body, MAX_INSPECTED_BODY).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
+    };
+    let code_exchange = token
+        && url::form_urlencoded::parse(&body)
+            .any(|(k, v)| k == "grant_type" && v == "authorization_code");
+    let fault = inner
+        .lock()
+        .faults
+        .take_http(|f| f.applies(graphql, code_exchange, token));
+    let request = Request::from_parts(parts, Body::from(body));
+    match fault {
+        None => next.run(request).await,
+        Some(HttpFault::GraphqlUnavailable) => {
+            let mut response = json_answer(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &json!({ "errors": [{ "message": "The service is restarting", "extensions": { "code": "UNAVAILABLE" } }] }),
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            response
+        }
+        Some(HttpFault::GraphqlUnauthenticated) => json_answer(
+            StatusCode::OK,
+            &json!({ "data": null, "errors": [{ "message": "Authentication required", "extensions": { "code": "UNAUTHENTICATED" } }] }),
+        ),
+        Some(HttpFault::CodeRefused) => json_answer(
+            StatusCode::BAD_REQUEST,
+            &json!({ "error": "invalid_grant", "error_description": CODE_REFUSED_DESCRIPTION }),
+        ),
+        Some(HttpFault::NoScopeGranted) => {
+            let response = next.run(request).await;
+            if response.status() != StatusCode::OK {
+                return response;
+            }
+            let (parts, body) = response.into_parts();
+            let Ok(body) = axum::body::to_bytes(body, MAX_INSPECTED_BODY).await else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            match serde_json::from_slice::<Value>(&body) {
+                Ok(Value::Object(mut answer)) => {
+                    answer.insert("scope".into(), Value::String(String::new()));
+                    let mut response = json_answer(StatusCode::OK, &Value::Object(answer));
+                    for name in [header::CACHE_CONTROL, header::PRAGMA] {
+                        if let Some(value) = parts.headers.get(&name) {
+                            response.headers_mut().insert(name, value.clone());
+                        }
+                    }
+                    response
+                }
+                _ => Response::from_parts(parts, Body::from(body)),
+            }
+        }
+    }
+}
+
+fn json_answer(status: StatusCode, body: &Value) -> Response {
+    let mut response = (status, body.to_string()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
 }
 
 /// How many requests a fault hits before it disarms itself.
@@ -115,6 +242,7 @@ impl<F: Copy> Armed<F> {
 pub(crate) struct ArmedFaults {
     graphql: Option<Armed<GraphqlFault>>,
     endpoints: HashMap<OAuthEndpoint, Armed<EndpointFault>>,
+    http: Option<Armed<HttpFault>>,
 }
 
 impl ArmedFaults {
@@ -134,9 +262,28 @@ impl ArmedFaults {
         };
     }
 
+    pub(crate) fn arm_http(&mut self, fault: HttpFault, times: FaultTimes) {
+        self.http = Armed::new(fault, times);
+    }
+
+    fn http_armed(&self) -> bool {
+        self.http.is_some()
+    }
+
+    /// The armed HTTP fault, if it `applies` to this request (only then is it counted).
+    fn take_http(&mut self, applies: impl Fn(HttpFault) -> bool) -> Option<HttpFault> {
+        let armed = self.http.as_mut().filter(|a| applies(a.fault))?;
+        let (fault, keep) = armed.fire();
+        if !keep {
+            self.http = None;
+        }
+        Some(fault)
+    }
+
     pub(crate) fn clear(&mut self) {
         self.graphql = None;
         self.endpoints.clear();
+        self.http = None;
     }
 
     pub(crate) fn take_graphql(&mut self) -> Option<GraphqlFault> {
@@ -181,6 +328,18 @@ mod tests {
             assert_eq!((graphql, token), (expected, expected), "{times:?}");
             assert_eq!(faults.take_endpoint(OAuthEndpoint::Registration), None);
         }
+    }
+
+    #[test]
+    fn an_http_fault_counts_only_the_requests_it_applies_to() {
+        let mut faults = ArmedFaults::default();
+        faults.arm_http(HttpFault::CodeRefused, FaultTimes::Once);
+        let applies = |f: HttpFault| f.applies(false, false, true);
+        assert_eq!(faults.take_http(applies), None);
+        assert!(faults.http_armed());
+        let applies = |f: HttpFault| f.applies(false, true, true);
+        assert_eq!(faults.take_http(applies), Some(HttpFault::CodeRefused));
+        assert!(!faults.http_armed());
     }
 
     #[test]

@@ -69,6 +69,7 @@ pub use config::{
     DEFAULT_USER_ID, DiscoveryDocuments, ExpiresInFormat, LoopbackPorts, Quirks, RefreshRotation,
     RegistrationStatus, TokenRandomness, TokenTypeCase,
 };
+pub use faults::{CODE_REFUSED_DESCRIPTION, HttpFault};
 pub use faults::{CallbackTampering, EndpointFault, FaultTimes, GraphqlFault, OAuthEndpoint};
 pub use graphql::SCHEMA_SDL;
 
@@ -386,6 +387,10 @@ impl Attendium {
             .route(&routes.graphql, post(graphql::graphql))
             .layer(middleware::from_fn_with_state(
                 Arc::clone(&self.inner),
+                faults::http_faults,
+            ))
+            .layer(middleware::from_fn_with_state(
+                Arc::clone(&self.inner),
                 count_request,
             ))
             .with_state(Arc::clone(&self.inner))
@@ -434,6 +439,11 @@ impl Attendium {
     /// Makes `POST /graphql` fail `times` times.
     pub fn inject_graphql_fault(&self, fault: GraphqlFault, times: FaultTimes) {
         self.inner.lock().faults.arm_graphql(fault, times);
+    }
+
+    /// Makes the requests `fault` concerns fail `times` times, at the HTTP layer.
+    pub fn inject_http_fault(&self, fault: HttpFault, times: FaultTimes) {
+        self.inner.lock().faults.arm_http(fault, times);
     }
 
     /// Makes an OAuth endpoint fail `times` times.
