@@ -43,8 +43,7 @@ use http::StatusCode;
 
 use crate::clock::{Clock, Sleep, SystemClock};
 use crate::transport::{
-    HttpRequest, HttpResponse, HttpTransport, RequestLabel, RequestOptions, TransportError,
-    TransportErrorKind,
+    HttpRequest, HttpResponse, HttpTransport, RequestOptions, TransportError, TransportErrorKind,
 };
 
 /// How often and how long [`Retry`] tries.
@@ -305,6 +304,8 @@ struct Target {
     method: String,
     host: String,
     path: String,
+    /// `scheme://host[:port]`, for error messages: never the user info.
+    origin: String,
 }
 
 impl Target {
@@ -313,6 +314,15 @@ impl Target {
             method: request.method().to_string(),
             host: request.uri().host().unwrap_or("").to_owned(),
             path: request.uri().path().to_owned(),
+            origin: {
+                let uri = request.uri();
+                let scheme = uri.scheme_str().unwrap_or("http");
+                let host = uri.host().unwrap_or("");
+                match uri.port_u16() {
+                    Some(port) => format!("{scheme}://{host}:{port}"),
+                    None => format!("{scheme}://{host}"),
+                }
+            },
         }
     }
 }
@@ -342,7 +352,6 @@ impl<T: HttpTransport> HttpTransport for Retry<T> {
             1
         };
         let target = Target::of(&request);
-        let label = RequestLabel::of(&request);
         let start = self.clock.now();
         let mut failures = 0;
         loop {
@@ -390,7 +399,7 @@ impl<T: HttpTransport> HttpTransport for Retry<T> {
                 if max_attempts > 1 {
                     tracing::debug!("{target}: {reason}; giving up after {attempt} attempts");
                 }
-                return self.deadline_error(result, attempt, &label);
+                return self.deadline_error(result, attempt, &target);
             }
             failures += 1;
             let delay = self.delay(failures, result.as_ref().ok());
@@ -401,7 +410,7 @@ impl<T: HttpTransport> HttpTransport for Retry<T> {
                         "{target}: {reason}; the {} deadline leaves no time for another attempt",
                         Seconds(deadline)
                     );
-                    return self.deadline_error(result, attempt, &label);
+                    return self.deadline_error(result, attempt, &target);
                 }
             }
             tracing::warn!(
@@ -422,7 +431,7 @@ impl<T> Retry<T> {
         &self,
         result: Result<HttpResponse, TransportError>,
         attempts: u32,
-        label: &RequestLabel,
+        target: &Target,
     ) -> Result<HttpResponse, TransportError> {
         match (result, self.policy.deadline) {
             (Err(error), Some(deadline)) if error.kind() == TransportErrorKind::Timeout => {
@@ -431,15 +440,18 @@ impl<T> Retry<T> {
                 } else {
                     format!("{attempts} attempts")
                 };
-                Err(label
-                    .error(
-                        TransportErrorKind::Timeout,
-                        format_args!(
-                            "no complete answer within the {} deadline ({tries})",
-                            Seconds(deadline)
-                        ),
-                    )
-                    .with_source(error))
+                // `Target` shows the method, host and path: never the query or user info.
+                Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    format!(
+                        "{} {}{}: no complete answer within the {} deadline ({tries})",
+                        target.method,
+                        target.origin,
+                        target.path,
+                        Seconds(deadline)
+                    ),
+                )
+                .with_source(error))
             }
             (result, _) => result,
         }
