@@ -263,6 +263,18 @@ fn network(error: &auth_core::TransportError, base: &str, option: &str) -> Failu
             "try again later, or allow more time with --timeout SECS (or ATTEND_TIMEOUT)"
                 .to_owned(),
         ),
+        TransportErrorKind::NotTls => (
+            format!("{base} does not speak TLS on that port"),
+            format!(
+                "use the port that serves https, or give {option} as http:// if the server \
+                 is on this machine (plain HTTP is only allowed to loopback)"
+            ),
+        ),
+        TransportErrorKind::UnsupportedContentEncoding => (
+            format!("{base} sent a body in a content coding this tool cannot decode"),
+            "report it to the server's operators: this tool decodes gzip, deflate and br"
+                .to_owned(),
+        ),
         _ => (
             format!("the exchange with {base} failed"),
             format!("check {option}, then try again"),

@@ -355,3 +355,35 @@ fn the_default_verbosity_shows_retries_and_nothing_else() {
     assert!(lines[1].contains("logged in to"), "{stderr}");
     assert!(!stderr.contains("attempt="), "{stderr}");
 }
+
+#[test]
+fn https_to_a_plain_http_port_says_the_server_speaks_no_tls_and_suggests_http() {
+    let server = common::CommunicoServer::start(sandbox::communico::CommunicoConfig::default());
+    let plain = server.communico().base_url().to_owned();
+    let tls = plain.replacen("http://", "https://", 1);
+    let origin = plain.trim_end_matches("/communico").to_owned();
+    for backend in ["reqwest", "hyper"] {
+        let output = server
+            .attend()
+            .env("COMMUNICO_BASE_URL", &tls)
+            .args(["--http", backend, "communico", "types"])
+            .timeout(Duration::from_secs(60))
+            .output()
+            .unwrap();
+        let stderr = stderr_of(&output);
+        assert_eq!(output.status.code(), Some(5), "{backend}: {stderr}");
+        assert!(stderr.contains("does not speak TLS"), "{backend}: {stderr}");
+        assert!(stderr.contains(&origin), "{backend}: {stderr}");
+        assert!(stderr.contains("http://"), "{backend}: {stderr}");
+        assert!(
+            !stderr.contains("InvalidContentType"),
+            "{backend}: {stderr}"
+        );
+        // Not a connection failure worth retrying: said once, at once.
+        assert!(!stderr.contains("trying again"), "{backend}: {stderr}");
+        assert!(
+            !stderr.contains(server.communico().secret()),
+            "{backend}: {stderr}"
+        );
+    }
+}
