@@ -43,7 +43,7 @@ pub mod transport;
 pub use client_auth::{BasicEncoding, ClientAuth};
 pub use error::Error;
 pub use oauth_error::{ErrorCode, OAuthError};
-pub use provider::{TokenFuture, TokenProvider, TokenSource};
+pub use provider::{TokenFuture, TokenProvider, TokenSource, TypedToken};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, PkceCodeVerifier,
     RefreshToken, RegistrationAccessToken,
