@@ -27,6 +27,7 @@ pub mod discovery;
 mod error;
 pub mod grant;
 pub mod oauth_error;
+pub mod persistent;
 pub mod pkce;
 pub mod provider;
 pub mod registration;
@@ -52,6 +53,7 @@ pub use token::{Token, TokenParseOptions, TokenType};
 pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError, TransportErrorKind};
 
 // Re-exports of the cache, store and retry layer.
+pub use persistent::{LockingStore, PersistentSource, WhenUnavailable};
 pub use retry::{Retry, RetryPolicy};
 pub use store::{FileStore, MemoryStore, TokenStore};
 pub use token_cache::{CachingProvider, CachingProviderBuilder};

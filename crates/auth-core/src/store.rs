@@ -159,6 +159,7 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    lock_path: PathBuf,
     #[cfg(test)]
     fail_before_rename: bool,
 }
@@ -200,8 +201,12 @@ struct FileIn {
 impl FileStore {
     /// A store in the file at `path`. Nothing is read or created until used.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".lock");
         Self {
-            path: path.into(),
+            path,
+            lock_path: lock_path.into(),
             #[cfg(test)]
             fail_before_rename: false,
         }
@@ -210,6 +215,43 @@ impl FileStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Uses `path` as the refresh lock's file instead of the store's path with `.lock`
+    /// appended (see [`LockingStore`](crate::persistent::LockingStore)).
+    #[must_use]
+    pub fn with_lock_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.lock_path = path.into();
+        self
+    }
+
+    /// The refresh lock's file.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    fn try_lock_file(&self) -> Result<Option<fs::File>, Error> {
+        let io = |reason: &str, e: io::Error| Error::Store {
+            path: Some(self.lock_path.display().to_string()),
+            reason: format!("{reason}: {e}"),
+            source: Some(Arc::new(e)),
+        };
+        let dir = match self.lock_path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        create_private_dir(dir).map_err(|e| io("cannot create its directory", e))?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| io("the lock file cannot be opened", e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io("the lock file cannot be locked", e)),
+        }
     }
 
     fn display_path(&self) -> String {
@@ -410,6 +452,39 @@ impl TokenStore for FileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.io_error("cannot remove", e)),
         }
+    }
+}
+
+/// The lock is an exclusive `flock`-style lock ([`std::fs::File::try_lock`]) on
+/// [`lock_path`](FileStore::lock_path), which the operating system releases when the
+/// holder exits or dies: processes on one machine (or on a file system with working
+/// locks) share a session safely. The lock cannot run out while held, so its fencing
+/// number is always `0`.
+#[async_trait]
+impl crate::persistent::LockingStore for FileStore {
+    async fn try_lock(&self) -> Result<Option<crate::persistent::Lease>, Error> {
+        Ok(self
+            .try_lock_file()?
+            .map(|file| crate::persistent::Lease::new(0, "file").with_guard(file)))
+    }
+
+    async fn save_locked(
+        &self,
+        token: &Token,
+        _lease: &crate::persistent::Lease,
+    ) -> Result<crate::persistent::Saved, Error> {
+        self.write(token)?;
+        Ok(crate::persistent::Saved::Written)
+    }
+
+    async fn unlock(&self, lease: crate::persistent::Lease) -> Result<(), Error> {
+        // Closing the file releases the lock.
+        drop(lease);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.display_path()
     }
 }
 
