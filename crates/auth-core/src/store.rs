@@ -335,6 +335,13 @@ impl FileStore {
     }
 
     fn write(&self, token: &Token) -> Result<(), Error> {
+        let mut json = self.encode(token)?;
+        let written = self.write_atomically(&json);
+        json.zeroize();
+        written
+    }
+
+    fn encode(&self, token: &Token) -> Result<Vec<u8>, Error> {
         let out = FileOut {
             version: FORMAT_VERSION,
             access_token: token.access_token.secret(),
@@ -355,9 +362,7 @@ impl FileStore {
             source: None,
         })?;
         json.push(b'\n');
-        let written = self.write_atomically(&json);
-        json.zeroize();
-        written
+        Ok(json)
     }
 
     fn write_atomically(&self, contents: &[u8]) -> Result<(), Error> {
@@ -367,6 +372,40 @@ impl FileStore {
         let fail_before_rename = false;
         write_atomically(&self.path, contents, fail_before_rename)
     }
+}
+
+/// The bytes [`FileStore`] writes for `token` (its versioned JSON format), for stores
+/// that keep a session elsewhere (a database, Redis). They hold the secrets: keep them
+/// private, and wipe the buffer when done if you can.
+///
+/// ```
+/// use auth_core::store::{decode_token, encode_token};
+/// use auth_core::{AccessToken, Token};
+///
+/// let bytes = encode_token(&Token::bearer(AccessToken::new("a"), None))?;
+/// let token = decode_token(&bytes, "redis://127.0.0.1/0 key s")?;
+/// assert_eq!(token.access_token.secret(), "a");
+/// # Ok::<(), auth_core::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Store`] if the token cannot be serialised (an `extra` member JSON cannot hold).
+pub fn encode_token(token: &Token) -> Result<Vec<u8>, Error> {
+    FileStore::new("(encoded token)").encode(token)
+}
+
+/// Reads what [`encode_token`] wrote. `origin` names where the bytes came from in errors.
+///
+/// # Errors
+/// [`Error::StoreCorrupt`] naming `origin` and what did not parse (never the contents).
+pub fn decode_token(bytes: &[u8], origin: &str) -> Result<Token, Error> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::StoreCorrupt {
+            path: origin.to_owned(),
+            reason: format!("larger than {MAX_FILE_BYTES} bytes"),
+        });
+    }
+    FileStore::new(origin).parse(bytes)
 }
 
 /// Writes `contents` to `path` the way [`FileStore`] writes a session: through a
