@@ -80,6 +80,51 @@ impl<T: TokenStore + ?Sized> TokenStore for Box<T> {
 #[derive(Default)]
 pub struct MemoryStore {
     token: Mutex<Option<Token>>,
+    locked: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Releases a [`MemoryStore`]'s lock when its lease is dropped.
+struct MemoryLock(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for MemoryLock {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The lock is a flag shared by the clones of nothing but this store: it orders the
+/// refreshes of the providers of one process that share the store through an `Arc`.
+#[async_trait]
+impl crate::persistent::LockingStore for MemoryStore {
+    async fn try_lock(&self) -> Result<Option<crate::persistent::Lease>, Error> {
+        use std::sync::atomic::Ordering;
+        Ok(self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            .then(|| {
+                crate::persistent::Lease::new(0, "memory")
+                    .with_guard(MemoryLock(Arc::clone(&self.locked)))
+            }))
+    }
+
+    async fn save_locked(
+        &self,
+        token: &Token,
+        _lease: &crate::persistent::Lease,
+    ) -> Result<crate::persistent::Saved, Error> {
+        *self.slot() = Some(token.clone());
+        Ok(crate::persistent::Saved::Written)
+    }
+
+    async fn unlock(&self, lease: crate::persistent::Lease) -> Result<(), Error> {
+        drop(lease);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "(in memory)".to_owned()
+    }
 }
 
 impl MemoryStore {

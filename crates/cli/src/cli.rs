@@ -1,7 +1,5 @@
 //! The command line: every subcommand, flag and environment variable, as clap reads them.
 
-use std::path::PathBuf;
-
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::civil::Date;
 
@@ -81,6 +79,10 @@ pub(crate) struct CommunicoArgs {
     /// The API's base URL.
     #[arg(long, global = true, env = "COMMUNICO_BASE_URL", value_name = "URL")]
     pub(crate) base_url: Option<String>,
+    /// Share the access token between runs until it expires: a directory, or
+    /// redis://host:port/db to share it between machines (default: not kept).
+    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "DIR|URL", value_parser = crate::store::parse)]
+    pub(crate) store: Option<crate::store::StoreSpec>,
 
     #[command(subcommand)]
     pub(crate) command: CommunicoCommand,
@@ -228,9 +230,10 @@ pub(crate) struct AttendiumArgs {
     /// The GraphQL endpoint.
     #[arg(long, global = true, env = "ATTENDIUM_API_URL", value_name = "URL")]
     pub(crate) api_url: Option<String>,
-    /// The directory the session is kept in (with --sandbox, sessions live in memory).
-    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "PATH")]
-    pub(crate) store: Option<PathBuf>,
+    /// Where sessions are kept, one per issuer: a directory, or redis://host:port/db to
+    /// share them between machines (with --sandbox, sessions live in memory).
+    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "DIR|URL", value_parser = crate::store::parse)]
+    pub(crate) store: Option<crate::store::StoreSpec>,
 
     #[command(subcommand)]
     pub(crate) command: AttendiumCommand,
