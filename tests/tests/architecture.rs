@@ -127,3 +127,13 @@ fn the_two_transports_share_no_code() {
     assert_free_of("http-reqwest", &[], &["http-hyper"]);
     assert_free_of("http-hyper", &[], &["http-reqwest"]);
 }
+
+#[test]
+fn auth_core_is_free_of_redis_and_the_redis_store_of_api_clients() {
+    assert_free_of("auth-core", &[], &["redis", "store-redis"]);
+    assert_free_of(
+        "store-redis",
+        &[],
+        &["communico", "attendium", "sandbox", "http-reqwest", "http-hyper"],
+    );
+}
