@@ -134,6 +134,12 @@ fn auth_core_is_free_of_redis_and_the_redis_store_of_api_clients() {
     assert_free_of(
         "store-redis",
         &[],
-        &["communico", "attendium", "sandbox", "http-reqwest", "http-hyper"],
+        &[
+            "communico",
+            "attendium",
+            "sandbox",
+            "http-reqwest",
+            "http-hyper",
+        ],
     );
 }

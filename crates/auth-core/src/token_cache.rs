@@ -1310,7 +1310,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_hook_hears_every_new_token_and_spans_carry_no_secret() {
+    async fn the_hook_hears_every_new_token() {
         let clock = ManualClock::default();
         let source = Arc::new(Counting::new(&clock));
         let heard = Arc::new(Mutex::new(Vec::new()));

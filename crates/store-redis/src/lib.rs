@@ -312,7 +312,7 @@ impl RedisStore {
                     if broken {
                         *self.inner.connection.lock().await = None;
                     }
-                    if !(broken && !new) || err.is_timeout() {
+                    if !broken || new || err.is_timeout() {
                         return Err(self.error(what, &err));
                     }
                     tracing::debug!(store = %self.describe(), "the Redis connection was closed; opening a new one");
@@ -359,7 +359,7 @@ impl TokenStore for RedisStore {
         let key = &key;
         let bytes: Option<Vec<u8>> = self
             .run("cannot read the token", |mut c| async move {
-                redis::cmd("GET").arg(&key).query_async(&mut c).await
+                redis::cmd("GET").arg(key).query_async(&mut c).await
             })
             .await?;
         bytes
@@ -439,11 +439,7 @@ impl LockingStore for RedisStore {
         let script = &self.inner.scripts.release;
         let owner = lease.owner();
         self.run("cannot release the refresh lease", |mut c| async move {
-            script
-                .key(&key)
-                .arg(owner)
-                .invoke_async::<u64>(&mut c)
-                .await
+            script.key(key).arg(owner).invoke_async::<u64>(&mut c).await
         })
         .await
         .map(|_| ())
@@ -457,5 +453,57 @@ impl LockingStore for RedisStore {
 fn random_unavailable() -> auth_core::Error {
     auth_core::Error::InvalidConfig {
         reason: "the operating system's random number generator is unavailable".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_redis_is_accepted_only_for_loopback() {
+        for ok in [
+            "redis://127.0.0.1:6379/0",
+            "redis://localhost/1",
+            "redis://[::1]:6379/0",
+            "rediss://cache.example:6380/0",
+        ] {
+            assert!(RedisStore::open(ok, "k").is_ok(), "{ok}");
+        }
+        for refused in [
+            "redis://cache.example:6379/0",
+            "redis://10.0.0.5/0",
+            "http://127.0.0.1/0",
+            "not a url",
+        ] {
+            assert!(
+                matches!(
+                    RedisStore::open(refused, "k"),
+                    Err(Error::InvalidUrl { .. })
+                ),
+                "{refused}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_password_never_shows_and_an_unreachable_server_is_a_typed_error() {
+        // Port 1 on loopback: nothing listens there.
+        let store = RedisStore::open("redis://:SECRET_PW@127.0.0.1:1/0", "k")
+            .unwrap()
+            .timeout(Duration::from_millis(500));
+        let err = store.load().await.unwrap_err();
+        assert!(matches!(err, auth_core::Error::Store { .. }), "{err:?}");
+        for text in [
+            format!("{store:?}"),
+            store.describe(),
+            err.to_string(),
+            format!("{err:?}"),
+        ] {
+            assert!(!text.contains("SECRET_PW"), "{text}");
+            assert!(text.contains("127.0.0.1:1"), "{text}");
+        }
+        let err = RedisStore::open("redis://:SECRET_PW@cache.example/0", "k").unwrap_err();
+        assert!(!format!("{err} {err:?}").contains("SECRET_PW"));
     }
 }
