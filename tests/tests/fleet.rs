@@ -351,7 +351,7 @@ fn a_holder_whose_lease_ran_out_cannot_overwrite_the_newer_token() {
     envs.push(("FLEET_LEASE_MS", "500".to_owned()));
     // The slow holder fetches, then pauses past its lease before saving.
     let mut slow = envs.clone();
-    slow.push(("FLEET_STALL", "after:2500".to_owned()));
+    slow.push(("FLEET_STALL", "after:4000".to_owned()));
     let slow = Worker::spawn(host.path(), &slow);
     slow.wait_for("FETCHED");
     std::thread::sleep(Duration::from_millis(700));
