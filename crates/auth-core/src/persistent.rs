@@ -691,4 +691,73 @@ mod tests {
         ));
         assert!(!path.exists());
     }
+
+    /// Collects what a `fmt` subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn spans_record_outcome_and_duration_and_never_a_secret() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("session.json");
+        let clock = ManualClock::default();
+        let expired = Token::bearer(AccessToken::new("SECRET_A0"), Some(clock.now()))
+            .with_refresh_token(RefreshToken::new("SECRET_R0"));
+        FileStore::new(&path).save(&expired).await.unwrap();
+        let source = Rotating::new(&clock);
+        let provider =
+            PersistentSource::builder(Arc::clone(&source), FileStore::new(&path), tokio_sleep())
+                .clock(Arc::new(clock.clone()))
+                .build()
+                .into_provider();
+        let token = provider.token().await.unwrap();
+        // A failing refresh too: the spent refresh token put back.
+        FileStore::new(&path).save(&expired).await.unwrap();
+        clock.advance(2 * HOUR);
+        let _ = provider.token().await;
+
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        for span in [
+            "token.fetch",
+            "token.lock_wait",
+            "token.refresh",
+            "token.store",
+        ] {
+            assert!(log.contains(span), "no {span} span in:\n{log}");
+        }
+        assert!(
+            log.contains("outcome=\"ok\"") || log.contains("outcome=ok"),
+            "{log}"
+        );
+        assert!(
+            log.contains("outcome=\"error\"") || log.contains("outcome=error"),
+            "{log}"
+        );
+        assert!(log.contains("duration_ms"), "{log}");
+        assert!(!log.contains("SECRET"), "{log}");
+        assert!(
+            !log.contains(token.secret()) && !log.contains("r1"),
+            "{log}"
+        );
+    }
 }
