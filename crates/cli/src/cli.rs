@@ -66,13 +66,15 @@ const COMMUNICO_HELP: &str = "\
 Environment:
   COMMUNICO_CLIENT_KEY     the client key (not needed with --sandbox)
   COMMUNICO_CLIENT_SECRET  the client secret (not needed with --sandbox; never printed)
-  COMMUNICO_BASE_URL       the API's base URL (default https://api.communico.co)";
+  COMMUNICO_BASE_URL       the API's base URL (default https://api.communico.co)
+  ATTEND_STORE             keep the token between runs: a directory or redis://host:port/db";
 
 const ATTENDIUM_HELP: &str = "\
 Environment:
   ATTENDIUM_ISSUER   the authorization server (default https://api.attendium.com)
   ATTENDIUM_API_URL  the GraphQL endpoint (default: <issuer>/graphql)
-  ATTEND_STORE       where the session is kept (default: the user's config directory)";
+  ATTEND_STORE       where sessions are kept, one per issuer: a directory or
+                     redis://host:port/db (default: the user's config directory)";
 
 #[derive(Debug, Args)]
 pub(crate) struct CommunicoArgs {
