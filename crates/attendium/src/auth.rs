@@ -141,6 +141,7 @@ struct Inner {
     scopes: Vec<String>,
     parse_options: TokenParseOptions,
     discovery: Arc<Discovery>,
+    hook: Option<auth_core::token_cache::NewTokenHook>,
     provider: OnceLock<Arc<SessionProvider>>,
 }
 
@@ -163,6 +164,7 @@ pub struct AttendiumAuthBuilder {
     issuer: String,
     store_dir: Option<PathBuf>,
     session_store: Option<Arc<dyn LockingStore>>,
+    hook: Option<auth_core::token_cache::NewTokenHook>,
     clock: Arc<dyn Clock>,
     client_name: String,
     scopes: Vec<String>,
@@ -202,6 +204,15 @@ impl AttendiumAuthBuilder {
     /// kept. The registered clients stay in [`store_dir`](Self::store_dir), or in memory.
     pub fn session_store(mut self, store: Arc<dyn LockingStore>) -> Self {
         self.session_store = Some(store);
+        self
+    }
+
+    /// Calls `hook` with every new token this process's session provider gets: refreshed
+    /// here, or refreshed by another process and read from the store (not the token a
+    /// login stores). To count refreshes or keep a copy elsewhere; the token's `Debug` is
+    /// redacted.
+    pub fn on_new_token(mut self, hook: impl Fn(&Token) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
         self
     }
 
@@ -265,6 +276,7 @@ impl AttendiumAuthBuilder {
                 scopes: self.scopes,
                 parse_options: self.parse_options,
                 discovery,
+                hook: self.hook,
                 provider: OnceLock::new(),
             }),
         })
@@ -325,6 +337,7 @@ impl AttendiumAuth {
             issuer: DEFAULT_ISSUER.to_owned(),
             store_dir: None,
             session_store: None,
+            hook: None,
             clock: Arc::new(SystemClock),
             client_name: DEFAULT_CLIENT_NAME.to_owned(),
             scopes: Vec::new(),
@@ -466,7 +479,11 @@ impl AttendiumAuth {
                 .lock_timeout(session::LOCK_TIMEOUT)
                 .when_unavailable(WhenUnavailable::Fail)
                 .build();
-            Arc::new(persistent.into_provider())
+            let mut cache = persistent.provider_builder();
+            if let Some(hook) = self.inner.hook.clone() {
+                cache = cache.on_new_token(move |token| hook(token));
+            }
+            Arc::new(cache.build())
         })
     }
 

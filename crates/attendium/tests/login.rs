@@ -512,6 +512,32 @@ async fn sessions_are_kept_per_issuer_and_logout_touches_only_the_one_named() {
 }
 
 #[tokio::test]
+async fn the_new_token_hook_hears_each_token_the_provider_gets() {
+    let (config, clock) = config(Quirks::default());
+    let server = serve(config).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&heard);
+    let auth = AttendiumAuth::builder(transport())
+        .issuer(server.attendium.issuer())
+        .store_dir(dir.path())
+        .clock(Arc::new(clock.clone()))
+        .on_new_token(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .build()
+        .expect("client");
+    login(&auth, LoginOptions::default()).await.expect("login");
+    auth.token().await.expect("token");
+    // The stored session, read by this process's provider.
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 1);
+    clock.advance(Duration::from_secs(2 * 3600));
+    auth.token().await.expect("refresh");
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(server.attendium.refreshes(), 1);
+}
+
+#[tokio::test]
 async fn secrets_never_reach_debug_or_errors() {
     let (config, clock) = config(Quirks::default());
     let server = serve(config).await;
