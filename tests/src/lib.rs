@@ -12,3 +12,4 @@
 pub struct ReadmeDoctests;
 
 pub mod conformance;
+pub mod redis_server;

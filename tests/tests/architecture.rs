@@ -142,6 +142,22 @@ fn the_cli_tables_bring_no_terminal_backend() {
 }
 
 #[test]
+fn auth_core_is_free_of_redis_and_the_redis_store_of_api_clients() {
+    assert_free_of("auth-core", &[], &["redis", "store-redis"]);
+    assert_free_of(
+        "store-redis",
+        &[],
+        &[
+            "communico",
+            "attendium",
+            "sandbox",
+            "http-reqwest",
+            "http-hyper",
+        ],
+    );
+}
+
+#[test]
 fn the_shared_http_crate_depends_on_no_api_crate() {
     assert_free_of(
         "http-common",

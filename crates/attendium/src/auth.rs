@@ -18,9 +18,10 @@ use auth_core::discovery::{
     AuthorizationServerMetadata, is_not_found, metadata_request, metadata_urls,
 };
 use auth_core::grant::authorization_code::{AuthorizationRequest, PendingAuthorization};
+use auth_core::persistent::{LockingStore, PersistentSource, WhenUnavailable};
 use auth_core::registration::{ClientMetadata, RegisteredClient, registration_request};
 use auth_core::revocation::{TokenTypeHint, parse_revocation_response, revocation_request};
-use auth_core::store::{FileStore, MemoryStore, TokenStore};
+use auth_core::store::{FileStore, MemoryStore};
 use auth_core::token::parse_token_response;
 use auth_core::token_cache::CachingProvider;
 use auth_core::{ClientAuth, ErrorCode, HttpTransport, Token, TokenParseOptions, TokenProvider};
@@ -134,21 +135,24 @@ struct Inner {
     issuer: Url,
     transport: Arc<dyn HttpTransport>,
     clock: Arc<dyn Clock>,
-    store: Arc<dyn TokenStore>,
-    lock_path: Option<PathBuf>,
+    store: Arc<dyn LockingStore>,
     clients: Arc<ClientRegistry>,
     client_name: String,
     scopes: Vec<String>,
     parse_options: TokenParseOptions,
     discovery: Arc<Discovery>,
-    provider: OnceLock<Arc<CachingProvider<SessionSource>>>,
+    hook: Option<auth_core::token_cache::NewTokenHook>,
+    provider: OnceLock<Arc<SessionProvider>>,
 }
+
+/// The session's token cache: a persistent source over the session's store.
+type SessionProvider = CachingProvider<PersistentSource<SessionSource, Arc<dyn LockingStore>>>;
 
 impl fmt::Debug for AttendiumAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AttendiumAuth")
             .field("issuer", &self.inner.issuer.as_str())
-            .field("lock_path", &self.inner.lock_path)
+            .field("store", &self.inner.store.describe())
             .finish_non_exhaustive()
     }
 }
@@ -159,6 +163,8 @@ pub struct AttendiumAuthBuilder {
     transport: Arc<dyn HttpTransport>,
     issuer: String,
     store_dir: Option<PathBuf>,
+    session_store: Option<Arc<dyn LockingStore>>,
+    hook: Option<auth_core::token_cache::NewTokenHook>,
     clock: Arc<dyn Clock>,
     client_name: String,
     scopes: Vec<String>,
@@ -182,11 +188,31 @@ impl AttendiumAuthBuilder {
         self
     }
 
-    /// Keeps the session (`session.json`), the registered clients (`clients.json`) and
-    /// the refresh lock (`session.lock`) in `dir`. Without it, everything is in memory
-    /// and lost when the process ends.
+    /// Keeps the registered clients (`clients.json`) and the session in `dir`: each
+    /// issuer's session in a file of its own ([`session_file`](crate::session::session_file),
+    /// with its refresh lock beside it), so that sessions with several issuers coexist.
+    /// Without it, everything is in memory and lost when the process ends.
     pub fn store_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.store_dir = Some(dir.into());
+        self
+    }
+
+    /// Keeps this issuer's session in `store` instead (for example a
+    /// `store_redis::RedisStore` shared by a fleet, under a key naming the issuer). The
+    /// store's lock orders every refresh of the session, across processes and machines;
+    /// while it is unreachable, a refresh fails with `StoreUnavailable` and the session is
+    /// kept. The registered clients stay in [`store_dir`](Self::store_dir), or in memory.
+    pub fn session_store(mut self, store: Arc<dyn LockingStore>) -> Self {
+        self.session_store = Some(store);
+        self
+    }
+
+    /// Calls `hook` with every new token this process's session provider gets: refreshed
+    /// here, or refreshed by another process and read from the store (not the token a
+    /// login stores). To count refreshes or keep a copy elsewhere; the token's `Debug` is
+    /// redacted.
+    pub fn on_new_token(mut self, hook: impl Fn(&Token) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
         self
     }
 
@@ -223,18 +249,17 @@ impl AttendiumAuthBuilder {
         let issuer = auth_core::client_auth::parse_endpoint(&self.issuer)?;
         // Fails early on an insecure or malformed issuer.
         metadata_urls(&issuer)?;
-        let (store, lock_path, clients): (Arc<dyn TokenStore>, _, _) = match &self.store_dir {
-            Some(dir) => (
-                Arc::new(FileStore::new(dir.join("session.json"))),
-                Some(dir.join("session.lock")),
-                ClientRegistry::in_file(dir.join("clients.json")),
-            ),
-            None => (
-                Arc::new(MemoryStore::new()),
-                None,
-                ClientRegistry::in_memory(),
-            ),
+        let (store, clients): (Arc<dyn LockingStore>, _) = match &self.store_dir {
+            Some(dir) => {
+                session::adopt_legacy_session(dir, &issuer);
+                (
+                    Arc::new(FileStore::new(session::session_file(dir, &issuer))),
+                    ClientRegistry::in_file(dir.join("clients.json")),
+                )
+            }
+            None => (Arc::new(MemoryStore::new()), ClientRegistry::in_memory()),
         };
+        let store = self.session_store.unwrap_or(store);
         let discovery = Arc::new(Discovery {
             issuer: issuer.clone(),
             transport: self.transport.clone(),
@@ -246,12 +271,12 @@ impl AttendiumAuthBuilder {
                 transport: self.transport,
                 clock: self.clock,
                 store,
-                lock_path,
                 clients: Arc::new(clients),
                 client_name: self.client_name,
                 scopes: self.scopes,
                 parse_options: self.parse_options,
                 discovery,
+                hook: self.hook,
                 provider: OnceLock::new(),
             }),
         })
@@ -320,6 +345,8 @@ impl AttendiumAuth {
             transport,
             issuer: DEFAULT_ISSUER.to_owned(),
             store_dir: None,
+            session_store: None,
+            hook: None,
             clock: Arc::new(SystemClock),
             client_name: DEFAULT_CLIENT_NAME.to_owned(),
             scopes: Vec::new(),
@@ -441,25 +468,32 @@ impl AttendiumAuth {
         self.provider().clone()
     }
 
-    fn provider(&self) -> &Arc<CachingProvider<SessionSource>> {
+    fn provider(&self) -> &Arc<SessionProvider> {
         self.inner.provider.get_or_init(|| {
             let source = SessionSource {
                 issuer: self.inner.issuer.clone(),
                 transport: self.inner.transport.clone(),
-                store: self.inner.store.clone(),
-                lock_path: self.inner.lock_path.clone(),
                 clock: self.inner.clock.clone(),
-                margin: REFRESH_MARGIN,
                 parse_options: self.inner.parse_options,
                 discovery: self.inner.discovery.clone(),
                 clients: self.inner.clients.clone(),
             };
-            Arc::new(
-                CachingProvider::builder(source)
-                    .clock(self.inner.clock.clone())
-                    .refresh_margin(REFRESH_MARGIN)
-                    .build(),
-            )
+            let sleep: Arc<dyn auth_core::clock::Sleep> =
+                Arc::new(auth_core::clock::sleep_fn(|d| {
+                    Box::pin(tokio::time::sleep(d))
+                }));
+            // A rotating refresh token is never spent without the store's lock.
+            let persistent = PersistentSource::builder(source, self.inner.store.clone(), sleep)
+                .clock(self.inner.clock.clone())
+                .refresh_margin(REFRESH_MARGIN)
+                .lock_timeout(session::LOCK_TIMEOUT)
+                .when_unavailable(WhenUnavailable::Fail)
+                .build();
+            let mut cache = persistent.provider_builder();
+            if let Some(hook) = self.inner.hook.clone() {
+                cache = cache.on_new_token(move |token| hook(token));
+            }
+            Arc::new(cache.build())
         })
     }
 
@@ -480,7 +514,13 @@ impl AttendiumAuth {
     pub async fn logout(&self) -> Result<Logout, Error> {
         // Under the session lock, so that a refresh in another process cannot write the
         // session back after it is cleared.
-        let _lock = self.lock_session().await?;
+        let lease = session::lock(&*self.inner.store).await?;
+        let result = self.logout_locked().await;
+        let _ = self.inner.store.unlock(lease).await;
+        result
+    }
+
+    async fn logout_locked(&self) -> Result<Logout, Error> {
         // Whatever this process cached goes too, even a token older than the stored one.
         if let Some(cached) = self.provider().current() {
             self.provider().invalidate(&cached.access_token);
@@ -493,13 +533,6 @@ impl AttendiumAuth {
         self.inner.store.clear().await?;
         self.provider().invalidate(&token.access_token);
         revoked
-    }
-
-    async fn lock_session(&self) -> Result<Option<std::fs::File>, Error> {
-        match &self.inner.lock_path {
-            Some(path) => Ok(Some(session::lock(path.clone()).await?)),
-            None => Ok(None),
-        }
     }
 
     async fn revoke(&self, token: &Token) -> Result<Logout, Error> {
@@ -526,8 +559,10 @@ impl AttendiumAuth {
     /// Stores a token obtained by the code exchange.
     async fn store_login(&self, mut token: Token, client_id: &str) -> Result<Token, Error> {
         session::tag(&mut token, &self.inner.issuer, client_id);
-        let _lock = self.lock_session().await?;
-        self.inner.store.save(&token).await?;
+        let lease = session::lock(&*self.inner.store).await?;
+        let saved = self.inner.store.save(&token).await;
+        let _ = self.inner.store.unlock(lease).await;
+        saved?;
         if let Some(provider) = self.inner.provider.get() {
             provider.set(token.clone());
         }

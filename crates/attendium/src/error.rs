@@ -35,10 +35,10 @@ pub enum Error {
 
     /// Another process held the session lock for too long.
     #[error(
-        "timed out waiting for another process to finish refreshing the session (lock file {path})"
+        "timed out waiting for another process to finish refreshing the session (store {path})"
     )]
     SessionLocked {
-        /// The lock file.
+        /// The store: its lock file or its `redis://` URL and key.
         path: String,
     },
     // GraphQL errors (graphql.rs).
@@ -132,11 +132,7 @@ impl From<auth_core::Error> for Error {
     fn from(err: auth_core::Error) -> Self {
         match err {
             auth_core::Error::LoginRequired { reason } => Error::LoginRequired { reason },
-            auth_core::Error::Store {
-                path: Some(path),
-                reason,
-                ..
-            } if reason == crate::session::LOCK_TIMED_OUT => Error::SessionLocked { path },
+            auth_core::Error::LockTimedOut { store, .. } => Error::SessionLocked { path: store },
             other => Error::Auth(other),
         }
     }

@@ -34,9 +34,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::secure_url::{display_url, ensure_secure};
-use auth_core::token::{TokenType, authorization_header};
 use auth_core::transport::{DEFAULT_TIMEOUT, HttpResponse, Idempotency, RequestOptions};
-use auth_core::{AccessToken, HttpTransport, TokenProvider};
+use auth_core::{AccessToken, HttpTransport, TokenProvider, TypedToken};
 use bytes::Bytes;
 use graphql_client::GraphQLQuery;
 use http::StatusCode;
@@ -221,16 +220,18 @@ impl GraphQlClient {
             _ => Idempotency::Never,
         };
         let body = Bytes::from(body.to_string());
-        let token = self.tokens.token().await?;
+        let token = self.tokens.typed_token().await?;
         let response = self.send(body.clone(), &token, idempotency).await?;
+        let token = token.access_token;
         if let Answer::Read(result) = read_answer(&response, &token) {
             return result;
         }
         // RFC 6750 §3.1 `invalid_token`: expired or revoked. Forget it, get another, and
         // try once more; a second refusal means the session itself is no good.
         self.tokens.invalidate(&token);
-        let token = self.tokens.token().await?;
+        let token = self.tokens.typed_token().await?;
         let response = self.send(body, &token, idempotency).await?;
+        let token = token.access_token;
         match read_answer(&response, &token) {
             // Not invalidated again: the token is fresh, so the refusal is about the
             // session or its rights, and another refresh would not help.
@@ -244,10 +245,11 @@ impl GraphQlClient {
     async fn send(
         &self,
         body: Bytes,
-        token: &AccessToken,
+        token: &TypedToken,
         idempotency: Idempotency,
     ) -> Result<HttpResponse, Error> {
-        let authorization = authorization_header(&TokenType::Bearer, token)?;
+        // A token type other than Bearer (DPoP, MAC) is refused, not sent as Bearer.
+        let authorization = token.bearer_header()?;
         let mut request = http::Request::post(self.endpoint.as_str())
             .header(http::header::CONTENT_TYPE, "application/json")
             .header(http::header::ACCEPT, ACCEPT)

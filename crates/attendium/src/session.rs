@@ -1,27 +1,26 @@
 //! The stored session and its refresh, single-flight within and across processes.
 //!
 //! Attendium may rotate refresh tokens and may treat a reused one as theft, revoking the
-//! whole grant. So a refresh token must never be spent twice:
+//! whole grant. So a refresh token must never be spent twice. The session's provider is
+//! `auth-core`'s [`PersistentSource`](auth_core::PersistentSource) over the session's
+//! [`LockingStore`] (a file with a lock file beside it, or a fleet's Redis): it takes the
+//! store's lock, re-reads the store, uses a token another process already refreshed, and
+//! otherwise refreshes, saves the rotated token and releases the lock. [`SessionSource`]
+//! is only the Attendium part: which client the session belongs to, and what a refused
+//! refresh means.
 //!
-//! - within a process, the [`auth_core::token_cache::CachingProvider`] in front of
-//!   [`SessionSource`] lets only one refresh run at a time;
-//! - across processes (two `attend` commands in two terminals), [`SessionSource`] holds
-//!   an exclusive lock on a file beside the store while it refreshes, and re-reads the
-//!   store under the lock: if another process already refreshed, its token is used and
-//!   nothing is sent.
-//!
-//! The rotated refresh token is written to the store before the new access token is
-//! returned, so a crash right after a refresh loses nothing.
+//! Sessions are kept per issuer: [`session_file`] names the file of one issuer's session
+//! in a store directory, so that a login to a second issuer keeps the first session and
+//! logging out of one touches no other.
 
-use std::fs::{File, OpenOptions, TryLockError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use auth_core::clock::Clock;
 use auth_core::grant::refresh::{parse_refresh_response, refresh_request};
-use auth_core::store::TokenStore;
+use auth_core::persistent::LockingStore;
 use auth_core::{ClientAuth, ErrorCode, HttpTransport, Token, TokenParseOptions, TokenSource};
 use serde_json::Value;
 use url::Url;
@@ -37,8 +36,62 @@ pub const CLIENT_ID_KEY: &str = "attendium:client_id";
 
 /// How long to wait for another process's refresh before giving up: long enough for it
 /// to discover the server and refresh, each within the transport's default timeout.
-const LOCK_TIMEOUT: Duration = Duration::from_secs(90);
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(90);
 const LOCK_POLL: Duration = Duration::from_millis(25);
+
+/// The file holding `issuer`'s session in the store directory `dir`:
+/// `dir/sessions/<issuer>.json`, the issuer's URL with every character other than
+/// letters, digits, `-` and `.` written as `_` and its hexadecimal code (so distinct
+/// issuers never share a file). The refresh lock is the same path with `.lock` appended.
+///
+/// ```
+/// let issuer = url::Url::parse("https://api.attendium.com")?;
+/// let path = attendium::session::session_file("/home/me/.config/attend".as_ref(), &issuer);
+/// assert_eq!(
+///     path,
+///     std::path::Path::new("/home/me/.config/attend/sessions/https_3a_2f_2fapi.attendium.com_2f.json")
+/// );
+/// # Ok::<(), url::ParseError>(())
+/// ```
+pub fn session_file(dir: &Path, issuer: &Url) -> PathBuf {
+    let mut name = String::new();
+    for c in issuer.as_str().chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+            name.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                name.push_str(&format!("_{byte:02x}"));
+            }
+        }
+    }
+    dir.join("sessions").join(format!("{name}.json"))
+}
+
+/// Moves a session kept by earlier versions in `dir/session.json` to its issuer's own
+/// file, if it belongs to `issuer` and that file does not exist yet. Best effort: a
+/// file that cannot be read or moved is left where it is.
+pub(crate) fn adopt_legacy_session(dir: &Path, issuer: &Url) {
+    let legacy = dir.join("session.json");
+    let target = session_file(dir, issuer);
+    if target.exists() {
+        return;
+    }
+    let Ok(bytes) = std::fs::read(&legacy) else {
+        return;
+    };
+    let belongs = serde_json::from_slice::<Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("extra")?.get(ISSUER_KEY)?.as_str().map(str::to_owned))
+        .is_some_and(|stored| stored == issuer.as_str());
+    if belongs
+        && let Some(parent) = target.parent()
+        && std::fs::create_dir_all(parent).is_ok()
+        && std::fs::rename(&legacy, &target).is_ok()
+    {
+        tracing::info!(path = %target.display(), "moved the session to its issuer's own file");
+    }
+}
 
 /// Marks `token` as belonging to `issuer` and `client_id`.
 pub(crate) fn tag(token: &mut Token, issuer: &Url, client_id: &str) {
@@ -59,36 +112,27 @@ pub(crate) fn client_id_for(token: &Token, issuer: &Url) -> Option<String> {
     Some(token.extra.get(CLIENT_ID_KEY)?.as_str()?.to_owned())
 }
 
-/// Gives the session's token: the stored one while it is fresh, else a refreshed one.
+/// Refreshes the session handed to it (the stored one, read under the store's lock by
+/// the `PersistentSource` in front of it).
 pub(crate) struct SessionSource {
     pub(crate) issuer: Url,
     pub(crate) transport: Arc<dyn HttpTransport>,
-    pub(crate) store: Arc<dyn TokenStore>,
-    pub(crate) lock_path: Option<PathBuf>,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) margin: Duration,
     pub(crate) parse_options: TokenParseOptions,
     pub(crate) discovery: Arc<Discovery>,
     pub(crate) clients: Arc<ClientRegistry>,
 }
 
 impl SessionSource {
-    async fn fetch_locked(&self, current: Option<&Token>) -> Result<Token, Error> {
-        let stored = self.store.load().await?;
+    async fn refresh(&self, stored: Option<&Token>) -> Result<Token, Error> {
         let Some(stored) = stored else {
             return Err(Error::LoginRequired { reason: None });
         };
-        let Some(client_id) = client_id_for(&stored, &self.issuer) else {
+        let Some(client_id) = client_id_for(stored, &self.issuer) else {
             return Err(Error::LoginRequired {
                 reason: Some("the stored session belongs to another server".into()),
             });
         };
-        // Another process (or this one, before a restart) may have refreshed already:
-        // a fresh stored token we have not been handed yet is the answer.
-        let newer = current.is_none_or(|c| c.access_token != stored.access_token);
-        if newer && stored.is_fresh(self.clock.now(), self.margin) {
-            return Ok(stored);
-        }
         let Some(refresh_token) = stored.refresh_token.clone() else {
             return Err(Error::LoginRequired {
                 reason: Some("the session has expired and holds no refresh token".into()),
@@ -106,19 +150,12 @@ impl SessionSource {
         ) {
             Ok(mut token) => {
                 tag(&mut token, &self.issuer, &client_id);
-                // Store first: the old refresh token may already be dead.
-                self.store.save(&token).await?;
                 tracing::debug!("session refreshed");
                 Ok(token)
-            }
-            Err(auth_core::Error::LoginRequired { reason }) => {
-                self.store.clear().await?;
-                Err(Error::LoginRequired { reason })
             }
             Err(auth_core::Error::OAuth(e)) if e.code == ErrorCode::InvalidClient => {
                 // The registration is gone: register again at the next login.
                 self.clients.forget_issuer(&self.issuer)?;
-                self.store.clear().await?;
                 Err(Error::LoginRequired {
                     reason: Some("the server no longer knows this client".into()),
                 })
@@ -130,12 +167,9 @@ impl SessionSource {
 
 #[async_trait]
 impl TokenSource for SessionSource {
+    /// A `LoginRequired` answer has the store cleared by the `PersistentSource`.
     async fn fetch(&self, current: Option<&Token>) -> Result<Token, auth_core::Error> {
-        let _lock = match &self.lock_path {
-            Some(path) => Some(lock(path.clone()).await.map_err(to_core)?),
-            None => None,
-        };
-        self.fetch_locked(current).await.map_err(to_core)
+        self.refresh(current).await.map_err(to_core)
     }
 }
 
@@ -145,11 +179,6 @@ fn to_core(err: Error) -> auth_core::Error {
     match err {
         Error::Auth(e) => e,
         Error::LoginRequired { reason } => auth_core::Error::LoginRequired { reason },
-        Error::SessionLocked { path } => auth_core::Error::Store {
-            path: Some(path),
-            reason: LOCK_TIMED_OUT.to_owned(),
-            source: Some(Arc::new(std::io::Error::from(std::io::ErrorKind::TimedOut))),
-        },
         other => auth_core::Error::Store {
             path: None,
             reason: other.to_string(),
@@ -158,42 +187,21 @@ fn to_core(err: Error) -> auth_core::Error {
     }
 }
 
-/// The reason of the store error a lock timeout travels in through the token cache.
-pub(crate) const LOCK_TIMED_OUT: &str = "timed out waiting for the session lock";
-
-/// An exclusive lock on `path`, released when dropped (and by the OS if the process
-/// dies). Polls `try_lock` so that no thread blocks while another process refreshes.
-pub(crate) async fn lock(path: PathBuf) -> Result<File, Error> {
-    let io = |e: std::io::Error| {
-        Error::Auth(auth_core::Error::Store {
-            path: Some(path.display().to_string()),
-            reason: "the session lock file cannot be opened".into(),
-            source: Some(Arc::new(e)),
-        })
-    };
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(io)?;
-    let deadline = Instant::now() + LOCK_TIMEOUT;
+/// Takes `store`'s refresh lock, waiting up to [`LOCK_TIMEOUT`] for another process to
+/// release it: for a login's save and a logout, which must not interleave with a
+/// refresh.
+pub(crate) async fn lock(store: &dyn LockingStore) -> Result<auth_core::persistent::Lease, Error> {
+    let started = std::time::Instant::now();
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
-                tokio::time::sleep(LOCK_POLL).await;
-            }
-            Err(TryLockError::WouldBlock) => {
-                return Err(Error::SessionLocked {
-                    path: path.display().to_string(),
-                });
-            }
-            Err(TryLockError::Error(e)) => return Err(io(e)),
+        if let Some(lease) = store.try_lock().await? {
+            return Ok(lease);
         }
+        if started.elapsed() >= LOCK_TIMEOUT {
+            return Err(Error::SessionLocked {
+                path: store.describe(),
+            });
+        }
+        tokio::time::sleep(LOCK_POLL).await;
     }
 }
 
@@ -201,6 +209,7 @@ pub(crate) async fn lock(path: PathBuf) -> Result<File, Error> {
 mod tests {
     use super::*;
     use auth_core::AccessToken;
+    use auth_core::store::FileStore;
 
     #[test]
     fn tags_name_issuer_and_client() {
@@ -213,14 +222,33 @@ mod tests {
         assert_eq!(client_id_for(&token, &other), None);
     }
 
+    #[test]
+    fn each_issuer_has_its_own_session_file() {
+        let dir = Path::new("/store");
+        let files: std::collections::BTreeSet<_> = [
+            "https://as.example",
+            "https://as.example/tenant",
+            "https://as.example/tenant_2f",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8081",
+        ]
+        .iter()
+        .map(|u| session_file(dir, &Url::parse(u).unwrap()))
+        .collect();
+        assert_eq!(files.len(), 5);
+        for file in files {
+            assert_eq!(file.parent(), Some(Path::new("/store/sessions")));
+        }
+    }
+
     #[tokio::test]
     async fn the_lock_is_exclusive_across_handles() {
         let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("session.lock");
-        let first = lock(path.clone()).await.unwrap();
-        let second = OpenOptions::new().write(true).open(&path).unwrap();
-        assert!(matches!(second.try_lock(), Err(TryLockError::WouldBlock)));
+        let path = dir.path().join("session.json");
+        let first = lock(&FileStore::new(&path)).await.unwrap();
+        let second = FileStore::new(&path);
+        assert!(second.try_lock().await.unwrap().is_none());
         drop(first);
-        assert!(second.try_lock().is_ok());
+        assert!(second.try_lock().await.unwrap().is_some());
     }
 }

@@ -465,7 +465,10 @@ async fn a_reused_refresh_token_ends_the_session() {
     auth.token().await.expect("first refresh");
 
     // Put the spent refresh token back, as a restored backup or a leaked copy would.
-    let store = auth_core::store::FileStore::new(dir.path().join("session.json"));
+    let store = auth_core::store::FileStore::new(attendium::session::session_file(
+        dir.path(),
+        auth.issuer(),
+    ));
     auth_core::store::TokenStore::save(&store, &original)
         .await
         .expect("restore");
@@ -495,6 +498,63 @@ async fn logout_revokes_and_forgets_the_session() {
     assert_eq!(auth.logout().await.expect("again"), Logout::NotLoggedIn);
     let err = auth.token().await.expect_err("logged out");
     assert!(err.is_login_required(), "{err:?}");
+}
+
+#[tokio::test]
+async fn sessions_are_kept_per_issuer_and_logout_touches_only_the_one_named() {
+    let (config_a, clock) = config(Quirks::default());
+    let (config_b, _) = config(Quirks::default());
+    let (server_a, server_b) = (serve(config_a).await, serve(config_b).await);
+    let dir = tempfile::tempdir().expect("dir");
+    let a = client(&server_a, dir.path(), &clock);
+    let b = client(&server_b, dir.path(), &clock);
+    let token_a = login(&a, LoginOptions::default()).await.expect("login a");
+    // A login to a second issuer keeps the first session.
+    let token_b = login(&b, LoginOptions::default()).await.expect("login b");
+    let stored_a = a.stored_session().await.expect("read a").expect("a kept");
+    assert_eq!(stored_a.refresh_token, token_a.refresh_token);
+    // Logging out of the second touches only its session.
+    assert_eq!(b.logout().await.expect("logout b"), Logout::Revoked);
+    assert_nothing_stored(&b).await;
+    let refresh_b = token_b.refresh_token.expect("refresh b");
+    assert!(!server_b.attendium.refresh_token_active(refresh_b.secret()));
+    let refresh_a = token_a.refresh_token.expect("refresh a");
+    assert!(server_a.attendium.refresh_token_active(refresh_a.secret()));
+    let reopened = client(&server_a, dir.path(), &clock);
+    assert_eq!(
+        reopened
+            .token()
+            .await
+            .expect("a still logged in")
+            .access_token,
+        token_a.access_token
+    );
+}
+
+#[tokio::test]
+async fn the_new_token_hook_hears_each_token_the_provider_gets() {
+    let (config, clock) = config(Quirks::default());
+    let server = serve(config).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let heard = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = Arc::clone(&heard);
+    let auth = AttendiumAuth::builder(transport())
+        .issuer(server.attendium.issuer())
+        .store_dir(dir.path())
+        .clock(Arc::new(clock.clone()))
+        .on_new_token(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        })
+        .build()
+        .expect("client");
+    login(&auth, LoginOptions::default()).await.expect("login");
+    auth.token().await.expect("token");
+    // The stored session, read by this process's provider.
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 1);
+    clock.advance(Duration::from_secs(2 * 3600));
+    auth.token().await.expect("refresh");
+    assert_eq!(heard.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(server.attendium.refreshes(), 1);
 }
 
 #[tokio::test]
@@ -528,7 +588,7 @@ async fn secrets_never_reach_debug_or_errors() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(dir.path().join("session.json"))
+        let mode = std::fs::metadata(attendium::session::session_file(dir.path(), auth.issuer()))
             .expect("file")
             .permissions()
             .mode();

@@ -10,9 +10,23 @@ use std::time::{Duration, SystemTime};
 pub trait Clock: Send + Sync + fmt::Debug {
     /// The current wall-clock time.
     fn now(&self) -> SystemTime;
+
+    /// A monotonic reading in nanoseconds from an origin of the clock's choosing, which
+    /// must advance exactly as [`now`](Clock::now) does while the wall clock is not set.
+    /// The token cache compares deadlines with it on every hit, so a clock that can read
+    /// it cheaply should. The default derives it from [`now`](Clock::now).
+    fn monotonic_nanos(&self) -> u64 {
+        self.now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
 }
 
-/// The system clock.
+/// The system clock. Its [`monotonic_nanos`](Clock::monotonic_nanos) reads the CPU's
+/// invariant time-stamp counter through `quanta` where the CPU has one (a few
+/// nanoseconds, without a system call), and the operating system's monotonic clock
+/// otherwise. Deadlines measured with it do not move when the wall clock is set.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
@@ -20,6 +34,18 @@ impl Clock for SystemClock {
     fn now(&self) -> SystemTime {
         SystemTime::now()
     }
+
+    fn monotonic_nanos(&self) -> u64 {
+        // Measured from quanta's own origin; only differences are ever used.
+        u64::try_from(quanta::Instant::now().duration_since(origin()).as_nanos())
+            .unwrap_or(u64::MAX)
+    }
+}
+
+/// The first reading of quanta's clock in this process.
+fn origin() -> quanta::Instant {
+    static ORIGIN: std::sync::OnceLock<quanta::Instant> = std::sync::OnceLock::new();
+    *ORIGIN.get_or_init(quanta::Instant::now)
 }
 
 /// A future that completes after a delay, boxed so that [`Sleep`] stays object-safe.

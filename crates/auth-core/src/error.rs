@@ -121,6 +121,53 @@ pub enum Error {
         /// What did not parse (never the file's contents).
         reason: String,
     },
+
+    /// The server issued a token of a type this client does not implement (for example
+    /// `DPoP` or `MAC`, which need a proof with every request). RFC 6749 §7.1: a client
+    /// must not use a token whose type it does not understand, so nothing was sent. Ask
+    /// the server for `Bearer` tokens.
+    #[error(
+        "the server issued a `{token_type}` token; this client sends only `Bearer` tokens (RFC 6750), so nothing was sent"
+    )]
+    UnsupportedTokenType {
+        /// The `token_type` the server sent (printable characters only, at most 40).
+        token_type: String,
+    },
+
+    /// The token source did not answer within the load timeout: a hung token endpoint or
+    /// store. The next call tries again after the back-off; a token still valid is served
+    /// meanwhile.
+    #[error("no token within {seconds} s (the token source's load timeout)")]
+    FetchTimedOut {
+        /// The timeout, in seconds.
+        seconds: u64,
+    },
+
+    /// The shared token store (named by `store`: a directory or a `redis://` URL) cannot
+    /// be reached, and the token cannot be obtained safely without it: a rotating
+    /// refresh token is never spent without the store's lock, since two holders spending
+    /// it would revoke the grant. The stored session was kept; try again when the store
+    /// is back.
+    #[error(
+        "the token store {store} is unavailable ({reason}); the session was kept, try again when it is back"
+    )]
+    StoreUnavailable {
+        /// The store: its file, directory or URL (without password).
+        store: String,
+        /// What failed.
+        reason: String,
+    },
+
+    /// Another process held the store's refresh lock for longer than this one waits (the
+    /// `lock_timeout`), and stored no new token meanwhile. Try again; if it persists, a
+    /// holder is stuck.
+    #[error("timed out after {seconds} s waiting for the refresh lock of the token store {store}")]
+    LockTimedOut {
+        /// The store: its lock file or `redis://` URL.
+        store: String,
+        /// How long this process waited, in seconds.
+        seconds: u64,
+    },
 }
 
 fn content_type_suffix(content_type: &Option<String>) -> String {
@@ -149,6 +196,9 @@ impl Error {
             Error::UnexpectedResponse { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
+            Error::FetchTimedOut { .. }
+            | Error::StoreUnavailable { .. }
+            | Error::LockTimedOut { .. } => true,
             _ => false,
         }
     }

@@ -27,6 +27,7 @@ pub mod discovery;
 mod error;
 pub mod grant;
 pub mod oauth_error;
+pub mod persistent;
 pub mod pkce;
 pub mod provider;
 pub mod registration;
@@ -43,7 +44,7 @@ pub mod transport;
 pub use client_auth::{BasicEncoding, ClientAuth};
 pub use error::Error;
 pub use oauth_error::{ErrorCode, OAuthError};
-pub use provider::{TokenFuture, TokenProvider, TokenSource};
+pub use provider::{TokenFuture, TokenProvider, TokenSource, TypedToken};
 pub use secret::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfState, PkceCodeVerifier,
     RefreshToken, RegistrationAccessToken,
@@ -55,6 +56,7 @@ pub use transport::{HttpRequest, HttpResponse, HttpTransport, TransportError, Tr
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 // Re-exports of the cache, store and retry layer.
+pub use persistent::{LockingStore, PersistentSource, WhenUnavailable};
 pub use retry::{Retry, RetryPolicy};
 pub use store::{FileStore, MemoryStore, TokenStore};
 pub use token_cache::{CachingProvider, CachingProviderBuilder};

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 
 use crate::Error;
 use crate::secret::AccessToken;
-use crate::token::Token;
+use crate::token::{Token, TokenType};
 
 /// Gives a valid access token, and forgets one the server rejected.
 ///
@@ -57,6 +57,18 @@ pub trait TokenProvider: Send + Sync {
     /// [`token`](TokenProvider::token) fetches a new one. If a newer token has arrived in
     /// the meantime, it is kept: a late `invalidate` never throws away a good token.
     fn invalidate(&self, rejected: &AccessToken);
+
+    /// A token that is valid now, with its `token_type` (RFC 6749 §7.1), so that the
+    /// client can refuse a type it does not implement instead of sending it as `Bearer`
+    /// ([`TypedToken::bearer_header`]).
+    ///
+    /// The default answers [`token`](TokenProvider::token) as a `Bearer` token: right
+    /// for a provider that only ever has bearer tokens. Providers that obtain tokens from
+    /// a server ([`crate::CachingProvider`]) report the type the server sent.
+    fn typed_token(&self) -> TokenFuture<'_, TypedToken> {
+        let token = self.token();
+        TokenFuture::new(async move { token.await.map(TypedToken::bearer) })
+    }
 }
 
 impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
@@ -65,6 +77,9 @@ impl<T: TokenProvider + ?Sized> TokenProvider for Arc<T> {
     }
     fn invalidate(&self, rejected: &AccessToken) {
         (**self).invalidate(rejected)
+    }
+    fn typed_token(&self) -> TokenFuture<'_, TypedToken> {
+        (**self).typed_token()
     }
 }
 
@@ -75,36 +90,103 @@ impl<T: TokenProvider + ?Sized> TokenProvider for Box<T> {
     fn invalidate(&self, rejected: &AccessToken) {
         (**self).invalidate(rejected)
     }
+    fn typed_token(&self) -> TokenFuture<'_, TypedToken> {
+        (**self).typed_token()
+    }
 }
 
-/// The future [`TokenProvider::token`] returns: complete at once, with no allocation,
-/// when the answer is already known ([`TokenFuture::ready`]), and a boxed future
-/// otherwise ([`TokenFuture::new`]).
+/// An access token with its `token_type`, as [`TokenProvider::typed_token`] gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TypedToken {
+    /// The access token.
+    pub access_token: AccessToken,
+    /// Its type, as the server sent it (`Bearer` when it sent none).
+    pub token_type: TokenType,
+}
+
+impl TypedToken {
+    /// A `Bearer` token.
+    pub fn bearer(access_token: AccessToken) -> Self {
+        Self {
+            access_token,
+            token_type: TokenType::Bearer,
+        }
+    }
+
+    /// A token of the given type.
+    pub fn new(access_token: AccessToken, token_type: TokenType) -> Self {
+        Self {
+            access_token,
+            token_type,
+        }
+    }
+
+    /// The `Authorization` header for a `Bearer` token (RFC 6750 §2.1), marked
+    /// sensitive.
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedTokenType`] naming the type when it is not `Bearer` (in any
+    /// letter case): a DPoP- or MAC-bound token needs a proof this crate does not make,
+    /// and RFC 6749 §7.1 forbids using a token whose type the client does not understand.
+    ///
+    /// ```
+    /// use auth_core::{AccessToken, Error, TokenType, TypedToken};
+    ///
+    /// let bearer = TypedToken::bearer(AccessToken::new("abc"));
+    /// assert_eq!(bearer.bearer_header()?, "Bearer abc");
+    /// let dpop = TypedToken::new(AccessToken::new("abc"), TokenType::parse("DPoP"));
+    /// assert!(matches!(dpop.bearer_header(), Err(Error::UnsupportedTokenType { .. })));
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn bearer_header(&self) -> Result<http::HeaderValue, Error> {
+        match &self.token_type {
+            TokenType::Bearer => {
+                crate::token::authorization_header(&TokenType::Bearer, &self.access_token)
+            }
+            TokenType::Other(other) => Err(Error::UnsupportedTokenType {
+                token_type: other
+                    .chars()
+                    .filter(char::is_ascii_graphic)
+                    .take(40)
+                    .collect(),
+            }),
+        }
+    }
+}
+
+/// The future [`TokenProvider::token`] (and, with `T` = [`TypedToken`],
+/// [`TokenProvider::typed_token`]) returns: complete at once, with no allocation, when the
+/// answer is already known ([`TokenFuture::ready`]), and a boxed future otherwise
+/// ([`TokenFuture::new`]).
 #[must_use = "futures do nothing unless awaited"]
-pub struct TokenFuture<'a>(Answer<'a>);
+pub struct TokenFuture<'a, T = AccessToken>(Answer<'a, T>);
 
-type BoxedAnswer<'a> = Pin<Box<dyn Future<Output = Result<AccessToken, Error>> + Send + 'a>>;
+type BoxedAnswer<'a, T> = Pin<Box<dyn Future<Output = Result<T, Error>> + Send + 'a>>;
 
-enum Answer<'a> {
+enum Answer<'a, T> {
     /// `None` once handed out.
-    Ready(Option<Result<AccessToken, Error>>),
-    Later(BoxedAnswer<'a>),
+    Ready(Option<Result<T, Error>>),
+    Later(BoxedAnswer<'a, T>),
 }
 
-impl<'a> TokenFuture<'a> {
+impl<'a, T> TokenFuture<'a, T> {
     /// A future that is already complete.
-    pub fn ready(result: Result<AccessToken, Error>) -> Self {
+    pub fn ready(result: Result<T, Error>) -> Self {
         Self(Answer::Ready(Some(result)))
     }
 
     /// A future that completes when `future` does.
-    pub fn new(future: impl Future<Output = Result<AccessToken, Error>> + Send + 'a) -> Self {
+    pub fn new(future: impl Future<Output = Result<T, Error>> + Send + 'a) -> Self {
         Self(Answer::Later(Box::pin(future)))
     }
 }
 
-impl Future for TokenFuture<'_> {
-    type Output = Result<AccessToken, Error>;
+// Nothing is pinned structurally: the boxed future is pinned by its box.
+impl<T> Unpin for TokenFuture<'_, T> {}
+
+impl<T> Future for TokenFuture<'_, T> {
+    type Output = Result<T, Error>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match &mut self.0 {
@@ -120,7 +202,7 @@ impl Future for TokenFuture<'_> {
     }
 }
 
-impl fmt::Debug for TokenFuture<'_> {
+impl<T> fmt::Debug for TokenFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self.0 {
             Answer::Ready(_) => "TokenFuture(ready)",

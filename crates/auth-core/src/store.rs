@@ -80,6 +80,51 @@ impl<T: TokenStore + ?Sized> TokenStore for Box<T> {
 #[derive(Default)]
 pub struct MemoryStore {
     token: Mutex<Option<Token>>,
+    locked: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// Releases a [`MemoryStore`]'s lock when its lease is dropped.
+struct MemoryLock(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for MemoryLock {
+    fn drop(&mut self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// The lock is a flag shared by the clones of nothing but this store: it orders the
+/// refreshes of the providers of one process that share the store through an `Arc`.
+#[async_trait]
+impl crate::persistent::LockingStore for MemoryStore {
+    async fn try_lock(&self) -> Result<Option<crate::persistent::Lease>, Error> {
+        use std::sync::atomic::Ordering;
+        Ok(self
+            .locked
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+            .then(|| {
+                crate::persistent::Lease::new(0, "memory")
+                    .with_guard(MemoryLock(Arc::clone(&self.locked)))
+            }))
+    }
+
+    async fn save_locked(
+        &self,
+        token: &Token,
+        _lease: &crate::persistent::Lease,
+    ) -> Result<crate::persistent::Saved, Error> {
+        *self.slot() = Some(token.clone());
+        Ok(crate::persistent::Saved::Written)
+    }
+
+    async fn unlock(&self, lease: crate::persistent::Lease) -> Result<(), Error> {
+        drop(lease);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        "(in memory)".to_owned()
+    }
 }
 
 impl MemoryStore {
@@ -159,6 +204,7 @@ const MAX_FILE_BYTES: u64 = 1024 * 1024;
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    lock_path: PathBuf,
     #[cfg(test)]
     fail_before_rename: bool,
 }
@@ -200,8 +246,12 @@ struct FileIn {
 impl FileStore {
     /// A store in the file at `path`. Nothing is read or created until used.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
+        let mut lock_path = path.clone().into_os_string();
+        lock_path.push(".lock");
         Self {
-            path: path.into(),
+            path,
+            lock_path: lock_path.into(),
             #[cfg(test)]
             fail_before_rename: false,
         }
@@ -210,6 +260,43 @@ impl FileStore {
     /// The file's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Uses `path` as the refresh lock's file instead of the store's path with `.lock`
+    /// appended (see [`LockingStore`](crate::persistent::LockingStore)).
+    #[must_use]
+    pub fn with_lock_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.lock_path = path.into();
+        self
+    }
+
+    /// The refresh lock's file.
+    pub fn lock_path(&self) -> &Path {
+        &self.lock_path
+    }
+
+    fn try_lock_file(&self) -> Result<Option<fs::File>, Error> {
+        let io = |reason: &str, e: io::Error| Error::Store {
+            path: Some(self.lock_path.display().to_string()),
+            reason: format!("{reason}: {e}"),
+            source: Some(Arc::new(e)),
+        };
+        let dir = match self.lock_path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
+        };
+        create_private_dir(dir).map_err(|e| io("cannot create its directory", e))?;
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(|e| io("the lock file cannot be opened", e))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(file)),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(io("the lock file cannot be locked", e)),
+        }
     }
 
     fn display_path(&self) -> String {
@@ -293,6 +380,13 @@ impl FileStore {
     }
 
     fn write(&self, token: &Token) -> Result<(), Error> {
+        let mut json = self.encode(token)?;
+        let written = self.write_atomically(&json);
+        json.zeroize();
+        written
+    }
+
+    fn encode(&self, token: &Token) -> Result<Vec<u8>, Error> {
         let out = FileOut {
             version: FORMAT_VERSION,
             access_token: token.access_token.secret(),
@@ -313,9 +407,7 @@ impl FileStore {
             source: None,
         })?;
         json.push(b'\n');
-        let written = self.write_atomically(&json);
-        json.zeroize();
-        written
+        Ok(json)
     }
 
     fn write_atomically(&self, contents: &[u8]) -> Result<(), Error> {
@@ -325,6 +417,40 @@ impl FileStore {
         let fail_before_rename = false;
         write_atomically(&self.path, contents, fail_before_rename)
     }
+}
+
+/// The bytes [`FileStore`] writes for `token` (its versioned JSON format), for stores
+/// that keep a session elsewhere (a database, Redis). They hold the secrets: keep them
+/// private, and wipe the buffer when done if you can.
+///
+/// ```
+/// use auth_core::store::{decode_token, encode_token};
+/// use auth_core::{AccessToken, Token};
+///
+/// let bytes = encode_token(&Token::bearer(AccessToken::new("a"), None))?;
+/// let token = decode_token(&bytes, "redis://127.0.0.1/0 key s")?;
+/// assert_eq!(token.access_token.secret(), "a");
+/// # Ok::<(), auth_core::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::Store`] if the token cannot be serialised (an `extra` member JSON cannot hold).
+pub fn encode_token(token: &Token) -> Result<Vec<u8>, Error> {
+    FileStore::new("(encoded token)").encode(token)
+}
+
+/// Reads what [`encode_token`] wrote. `origin` names where the bytes came from in errors.
+///
+/// # Errors
+/// [`Error::StoreCorrupt`] naming `origin` and what did not parse (never the contents).
+pub fn decode_token(bytes: &[u8], origin: &str) -> Result<Token, Error> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Error::StoreCorrupt {
+            path: origin.to_owned(),
+            reason: format!("larger than {MAX_FILE_BYTES} bytes"),
+        });
+    }
+    FileStore::new(origin).parse(bytes)
 }
 
 /// Writes `contents` to `path` the way [`FileStore`] writes a session: through a
@@ -410,6 +536,39 @@ impl TokenStore for FileStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(self.io_error("cannot remove", e)),
         }
+    }
+}
+
+/// The lock is an exclusive `flock`-style lock ([`std::fs::File::try_lock`]) on
+/// [`lock_path`](FileStore::lock_path), which the operating system releases when the
+/// holder exits or dies: processes on one machine (or on a file system with working
+/// locks) share a session safely. The lock cannot run out while held, so its fencing
+/// number is always `0`.
+#[async_trait]
+impl crate::persistent::LockingStore for FileStore {
+    async fn try_lock(&self) -> Result<Option<crate::persistent::Lease>, Error> {
+        Ok(self
+            .try_lock_file()?
+            .map(|file| crate::persistent::Lease::new(0, "file").with_guard(file)))
+    }
+
+    async fn save_locked(
+        &self,
+        token: &Token,
+        _lease: &crate::persistent::Lease,
+    ) -> Result<crate::persistent::Saved, Error> {
+        self.write(token)?;
+        Ok(crate::persistent::Saved::Written)
+    }
+
+    async fn unlock(&self, lease: crate::persistent::Lease) -> Result<(), Error> {
+        // Closing the file releases the lock.
+        drop(lease);
+        Ok(())
+    }
+
+    fn describe(&self) -> String {
+        self.display_path()
     }
 }
 

@@ -1,21 +1,48 @@
-//! A token cache whose hit is lock-free and whose refresh is single-flight.
+//! A token cache whose hit is lock-free, whose refresh is single-flight, and which keeps
+//! serving a still-valid token while its source is failing.
 //!
 //! [`CachingProvider`] turns any [`TokenSource`] (a grant that fetches tokens) into a
 //! [`TokenProvider`] (what API clients ask on every request):
 //!
-//! - **Hit**: the cached token lives in an [`ArcSwapOption`]; reading it takes no lock and
-//!   clones one reference-counted secret.
-//! - **Proactive refresh**: a token is refreshed a margin (60 s by default) before it
-//!   expires, so a request never leaves with a token that dies in flight.
+//! - **Hit**: the cached token lives in an [`ArcSwapOption`]; reading it takes no lock,
+//!   reads the clock's monotonic counter once ([`Clock::monotonic_nanos`]) and clones one
+//!   reference-counted secret.
+//! - **Two windows** (static stability): a token is refreshed a margin (60 s by default,
+//!   [`CachingProviderBuilder::refresh_margin`]) before it expires, the *advisory*
+//!   window. If that refresh fails, callers keep getting the cached token, with a warning
+//!   in the log, until the *mandatory* window starts
+//!   ([`CachingProviderBuilder::mandatory_margin`], 10 s before expiry by default); only
+//!   then do they see the error. An outage of the token endpoint therefore becomes an
+//!   outage of the API only once the last token has really run out.
+//! - **Back-off**: after a failed refresh while a valid token is served, the next attempt
+//!   waits a back-off with jitter (1 s doubling up to 60 s by default,
+//!   [`CachingProviderBuilder::backoff`]); meanwhile hits cost what they always cost. With
+//!   nothing valid left to serve, a call that asks tries again at once (one attempt at a
+//!   time, shared by every caller).
+//! - **Load timeout**: with a [`Sleep`] configured ([`CachingProviderBuilder::sleep`]), a
+//!   fetch that takes longer than the load timeout (30 s by default) fails with
+//!   [`Error::FetchTimedOut`], so a hung source cannot wedge the cache.
 //! - **Single flight**: when the token must be refreshed, every concurrent caller awaits
 //!   the same fetch and receives its outcome, success or error. The fetch is a
 //!   [`Shared`] future kept in a slot of its own, so dropping the caller that started it
 //!   does not cancel it for the others: whoever still waits drives it to the end. After a
 //!   failure, or a panic inside the source (reported as an error), the slot is empty
-//!   again and the next call fetches anew.
+//!   again. While a valid token is cached, only the caller that started the refresh waits
+//!   for it; the others get the cached token at once.
 //! - **No cycle**: the fetch in flight holds the cache only weakly, so dropping every
 //!   clone of the provider frees the source (and the client secret it may hold) and the
 //!   last refresh token even while an abandoned fetch sits in the slot.
+//! - **Observability**: every fetch runs in a `token.fetch` `tracing` span recording its
+//!   outcome and duration in milliseconds (never a token), and a hook
+//!   ([`CachingProviderBuilder::on_new_token`]) hears of every new token.
+//!
+//! What a caller sees, in order of the token's life:
+//!
+//! | time | the source works | the source fails |
+//! | --- | --- | --- |
+//! | before the advisory window | the cached token | the cached token |
+//! | advisory window | the first caller waits for the new token; others get the cached one | the cached token; attempts spaced by the back-off |
+//! | mandatory window, or expired | every caller waits for the new token | the error ([`Error::FetchTimedOut`] for a hung source) |
 //!
 //! Time comes from an injected [`Clock`], so tests move it by hand.
 
@@ -29,24 +56,44 @@ use std::time::{Duration, SystemTime};
 
 use arc_swap::ArcSwapOption;
 use futures_util::FutureExt;
-use futures_util::future::{self, Either, Ready, Shared};
+use futures_util::future::{self, Either, Shared};
+use tracing::Instrument;
 
 use crate::Error;
-use crate::clock::{Clock, SystemClock};
-use crate::provider::{TokenFuture, TokenProvider, TokenSource};
+use crate::clock::{Clock, Sleep, SystemClock};
+use crate::provider::{TokenFuture, TokenProvider, TokenSource, TypedToken};
 use crate::secret::AccessToken;
 use crate::token::Token;
 use crate::transport::{TransportError, TransportErrorKind};
 
-/// How long before expiry a token is refreshed unless configured otherwise.
+/// How long before expiry a token is refreshed unless configured otherwise (the start of
+/// the advisory window).
 pub const DEFAULT_REFRESH_MARGIN: Duration = Duration::from_secs(60);
+
+/// How long before expiry a token stops being served when its refresh fails, unless
+/// configured otherwise (the start of the mandatory window): a request should not leave
+/// with a token that dies in flight.
+pub const DEFAULT_MANDATORY_MARGIN: Duration = Duration::from_secs(10);
+
+/// The first back-off after a failed refresh, doubled after each further failure.
+pub const DEFAULT_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+
+/// The longest back-off between refresh attempts.
+pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// How long a fetch may take when a [`Sleep`] is configured, unless configured otherwise.
+pub const DEFAULT_LOAD_TIMEOUT: Duration = Duration::from_secs(30);
 
 type FetchOutcome = Result<Arc<Token>, Error>;
 type SharedFetch = Shared<Pin<Box<dyn Future<Output = FetchOutcome> + Send>>>;
 
+/// A function called with every new token a [`CachingProvider`] obtains from its source.
+pub type NewTokenHook = Arc<dyn Fn(&Token) + Send + Sync>;
+
 /// Caches the tokens of a [`TokenSource`] and refreshes them before they expire.
 ///
-/// Cloning a `CachingProvider` is cheap and the clones share one cache.
+/// Cloning a `CachingProvider` is cheap and the clones share one cache. See the
+/// [module documentation](self) for what callers see while the source fails.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -94,8 +141,7 @@ struct Inner<S> {
     /// Shared with the fetch in flight, which must not hold `Inner` itself: `Inner` holds
     /// the fetch, and the cycle would keep both alive once every provider is dropped.
     source: Arc<S>,
-    clock: Arc<dyn Clock>,
-    margin: Duration,
+    settings: Arc<Settings>,
     /// The token handed out while it is fresh; `None` before the first fetch and after an
     /// invalidation.
     cached: ArcSwapOption<Entry>,
@@ -106,13 +152,31 @@ struct Inner<S> {
     /// clears only its own slot.
     inflight: Mutex<Option<(u64, SharedFetch)>>,
     generation: AtomicU64,
+    /// Consecutive failed fetches, for the back-off.
+    failures: AtomicU64,
 }
 
-/// A cached token and the moment it stops being served from the cache.
+/// What a fetch needs besides the source, shared with it.
+struct Settings {
+    clock: Arc<dyn Clock>,
+    margin: Duration,
+    mandatory: Duration,
+    backoff_initial: Duration,
+    backoff_max: Duration,
+    sleep: Option<Arc<dyn Sleep>>,
+    load_timeout: Duration,
+    hook: Option<NewTokenHook>,
+}
+
+/// A cached token and the moments (in the clock's monotonic nanoseconds) it stops being
+/// served from the cache without a look at the source, and at all.
 struct Entry {
     token: Arc<Token>,
-    /// `None` for a token with no known expiry: it is served until invalidated.
-    refresh_at: Option<SystemTime>,
+    /// Until then, a hit. `None` for a token with no known expiry: served until
+    /// invalidated.
+    refresh_at: Option<u64>,
+    /// Until then, served when its refresh fails (never later than its expiry).
+    usable_until: Option<u64>,
     /// Separate copies of the access token, each with its own reference count, one per
     /// group of threads. Handing out a token clones it, and a clone writes its reference
     /// count: were all threads to share one count, the cache line holding it would bounce
@@ -130,11 +194,31 @@ thread_local! {
     static SHARD: usize = NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS;
 }
 
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
 impl Entry {
-    fn new(token: Arc<Token>, now: SystemTime, margin: Duration) -> Self {
-        let refresh_at = token
-            .expires_at
-            .map(|expires_at| refresh_deadline(expires_at, now, margin));
+    fn new(token: Arc<Token>, settings: &Settings) -> Self {
+        let now = settings.clock.now();
+        let mono = settings.clock.monotonic_nanos();
+        // Deadlines are measured from now on the monotonic clock.
+        let at = |deadline: SystemTime| {
+            mono.saturating_add(nanos(deadline.duration_since(now).unwrap_or_default()))
+        };
+        let (refresh_at, usable_until) = match token.expires_at {
+            None => (None, None),
+            Some(expires_at) => {
+                let refresh = refresh_deadline(expires_at, now, settings.margin);
+                // Served on failure until the mandatory window, but at least as long as a
+                // hit would serve it, and never past its expiry (`refresh` never is).
+                let usable = expires_at
+                    .checked_sub(settings.mandatory)
+                    .unwrap_or(refresh)
+                    .max(refresh);
+                (Some(at(refresh)), Some(at(usable)))
+            }
+        };
         let shards = std::array::from_fn(|i| {
             if i == 0 {
                 token.access_token.clone()
@@ -145,17 +229,38 @@ impl Entry {
         Self {
             token,
             refresh_at,
+            usable_until,
             shards,
         }
     }
 
-    /// Whether the entry may still be served. The clock is read only for a token that
-    /// expires: reading it is most of the cost of a hit.
+    /// The same token, served from the cache until `retry_at` (while usable): the
+    /// back-off after a failed refresh.
+    fn retry_at(&self, retry_at: u64) -> Self {
+        Self {
+            token: Arc::clone(&self.token),
+            refresh_at: self.usable_until.map(|usable| usable.min(retry_at)),
+            usable_until: self.usable_until,
+            shards: self.shards.clone(),
+        }
+    }
+
+    /// Whether the entry may still be served without looking at the source. The clock is
+    /// read only for a token that expires.
+    #[inline]
     fn is_fresh(&self, clock: &dyn Clock) -> bool {
-        self.refresh_at.is_none_or(|at| clock.now() < at)
+        self.refresh_at
+            .is_none_or(|at| clock.monotonic_nanos() < at)
+    }
+
+    /// Whether the entry may be served while its refresh fails.
+    fn is_usable(&self, clock: &dyn Clock) -> bool {
+        self.usable_until
+            .is_none_or(|at| clock.monotonic_nanos() < at)
     }
 
     /// A clone of the access token from this thread's copy.
+    #[inline]
     fn access_token(&self) -> AccessToken {
         // A thread whose thread-locals are being torn down uses the first copy.
         let shard = SHARD.try_with(|s| *s).unwrap_or(0);
@@ -179,12 +284,24 @@ fn refresh_deadline(expires_at: SystemTime, now: SystemTime, margin: Duration) -
     }
 }
 
+/// The back-off after `failures` consecutive failures: `initial` doubled per further
+/// failure, capped at `max`, of which the upper half is random ("equal jitter"), so that
+/// processes that failed together do not retry together.
+fn backoff(failures: u64, initial: Duration, max: Duration) -> Duration {
+    let exponent = u32::try_from(failures.saturating_sub(1).min(32)).unwrap_or(32);
+    let full = initial.saturating_mul(1u32 << exponent.min(31)).min(max);
+    let half = full / 2;
+    let jitter = getrandom::u64().unwrap_or(0) % nanos(half).saturating_add(1);
+    half + Duration::from_nanos(jitter)
+}
+
 impl<S> fmt::Debug for CachingProvider<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cached = self.inner.cached.load();
         f.debug_struct("CachingProvider")
-            .field("clock", &self.inner.clock)
-            .field("refresh_margin", &self.inner.margin)
+            .field("clock", &self.inner.settings.clock)
+            .field("refresh_margin", &self.inner.settings.margin)
+            .field("mandatory_margin", &self.inner.settings.mandatory)
             .field("cached", &cached.as_ref().map(|e| &e.token))
             .field("fetching", &lock(&self.inner.inflight).is_some())
             .finish_non_exhaustive()
@@ -198,7 +315,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl<S: TokenSource> CachingProvider<S> {
-    /// A cache over `source` using the system clock and a refresh margin of 60 seconds.
+    /// A cache over `source` using the system clock, a refresh margin of 60 seconds and
+    /// the default back-off; without a [`Sleep`], no load timeout.
     pub fn new(source: S) -> Self {
         Self::builder(source).build()
     }
@@ -209,6 +327,11 @@ impl<S: TokenSource> CachingProvider<S> {
             source,
             clock: None,
             margin: DEFAULT_REFRESH_MARGIN,
+            mandatory: DEFAULT_MANDATORY_MARGIN,
+            backoff: (DEFAULT_BACKOFF_INITIAL, DEFAULT_BACKOFF_MAX),
+            sleep: None,
+            load_timeout: DEFAULT_LOAD_TIMEOUT,
+            hook: None,
             initial: None,
         }
     }
@@ -225,10 +348,13 @@ impl<S: TokenSource> CachingProvider<S> {
 
     /// The cached access token if it is fresh now, without fetching: the synchronous part
     /// of [`token`](TokenProvider::token), for callers that cannot await.
+    #[inline]
     pub fn fresh_token(&self) -> Option<AccessToken> {
         let cached = self.inner.cached.load();
         match cached.as_ref() {
-            Some(entry) if entry.is_fresh(&*self.inner.clock) => Some(entry.access_token()),
+            Some(entry) if entry.is_fresh(&*self.inner.settings.clock) => {
+                Some(entry.access_token())
+            }
             _ => None,
         }
     }
@@ -243,72 +369,191 @@ impl<S: TokenSource> CachingProvider<S> {
 
 impl<S: TokenSource + 'static> CachingProvider<S> {
     /// A fresh token with everything that came with it (refresh token, scope, extra
-    /// members), fetching one if needed.
+    /// members), fetching one if needed. While the source fails, a token still outside
+    /// the mandatory window is returned (see the [module documentation](self)).
     pub async fn token_details(&self) -> Result<Arc<Token>, Error> {
         {
             let cached = self.inner.cached.load();
-            if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(&*self.inner.clock)) {
+            if let Some(entry) = cached
+                .as_ref()
+                .filter(|e| e.is_fresh(&*self.inner.settings.clock))
+            {
                 return Ok(Arc::clone(&entry.token));
             }
         }
-        self.refresh().await
+        self.obtain(self.refresh()).await
     }
 
-    /// Joins the fetch in flight, or starts one.
-    fn refresh(&self) -> Either<SharedFetch, Ready<FetchOutcome>> {
+    /// The slow path: the cached token is not fresh (or there is none). `refresh` is
+    /// what [`refresh`](Self::refresh) answered: taken when the call is made, so that
+    /// every caller asking before the fetch runs joins it.
+    async fn obtain(
+        &self,
+        refresh: (Either<SharedFetch, future::Ready<FetchOutcome>>, bool),
+    ) -> Result<Arc<Token>, Error> {
+        let clock = &*self.inner.settings.clock;
+        let usable = || {
+            self.inner
+                .cached
+                .load_full()
+                .filter(|e| e.is_usable(clock))
+                .map(|e| Arc::clone(&e.token))
+        };
+        let (fetch, started) = refresh;
+        if !started && let Some(token) = usable() {
+            // Someone else is refreshing; the cached token is still good meanwhile.
+            return Ok(token);
+        }
+        match fetch.await {
+            Ok(token) => Ok(token),
+            Err(err) => match usable() {
+                Some(token) => {
+                    tracing::warn!(
+                        error = %err,
+                        "the token could not be refreshed; serving the cached token, which is still valid"
+                    );
+                    Ok(token)
+                }
+                None => Err(err),
+            },
+        }
+    }
+
+    /// Joins the fetch in flight, or starts one; says whether it started it.
+    fn refresh(&self) -> (Either<SharedFetch, future::Ready<FetchOutcome>>, bool) {
         let mut slot = lock(&self.inner.inflight);
         if let Some((_, fetch)) = slot.as_ref() {
-            return Either::Left(fetch.clone());
+            return (Either::Left(fetch.clone()), false);
         }
         // A fetch that completed between our look at the cache and taking the lock has
-        // stored its token before clearing the slot: look again, so it is not fetched
-        // twice.
+        // stored its token before clearing the slot (and a failure its back-off): look
+        // again, so it is not fetched twice.
         let cached = self.inner.cached.load();
-        if let Some(entry) = cached.as_ref().filter(|e| e.is_fresh(&*self.inner.clock)) {
-            return Either::Right(future::ready(Ok(Arc::clone(&entry.token))));
+        if let Some(entry) = cached
+            .as_ref()
+            .filter(|e| e.is_fresh(&*self.inner.settings.clock))
+        {
+            return (
+                Either::Right(future::ready(Ok(Arc::clone(&entry.token)))),
+                false,
+            );
         }
         let id = self.inner.generation.fetch_add(1, Ordering::Relaxed);
         // The fetch holds `Inner` weakly (see `Inner::source`): if every provider is
         // dropped while it is in flight, there is nowhere left to store its token.
         let inner = Arc::downgrade(&self.inner);
         let source = Arc::clone(&self.inner.source);
+        let settings = Arc::clone(&self.inner.settings);
         let last = self.inner.last.load_full();
-        let fetch: Pin<Box<dyn Future<Output = FetchOutcome> + Send>> = Box::pin(async move {
-            // Clears the slot when the fetch ends, whether it returns, fails or is
-            // dropped, so the next call can start a new one.
-            let _clear = ClearSlot {
-                inner: inner.clone(),
-                id,
-            };
-            // A panic would otherwise poison the `Shared` future for good: every caller
-            // joining it would panic in turn. Caught, it is an error like any other and
-            // the slot is cleared for the next call.
-            let fetched = AssertUnwindSafe(source.fetch(last.as_deref()))
-                .catch_unwind()
-                .await
-                .map_err(|_panic| {
-                    Error::Transport(TransportError::new(
-                        TransportErrorKind::Other,
-                        "the token source panicked while fetching a token; the next call fetches again",
-                    ))
-                })?;
-            let token = Arc::new(fetched?);
-            if let Some(inner) = inner.upgrade() {
-                inner.store(Arc::clone(&token));
+        let span = tracing::info_span!(
+            "token.fetch",
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let fetch: Pin<Box<dyn Future<Output = FetchOutcome> + Send>> = Box::pin(
+            async move {
+                // Clears the slot when the fetch ends, whether it returns, fails or is
+                // dropped, so the next call can start a new one.
+                let _clear = ClearSlot {
+                    inner: inner.clone(),
+                    id,
+                };
+                let started = std::time::Instant::now();
+                let fetched = fetch_once(&*source, last.as_deref(), &settings).await;
+                let span = tracing::Span::current();
+                span.record("duration_ms", started.elapsed().as_millis() as u64);
+                match fetched {
+                    Ok(token) => {
+                        span.record("outcome", "ok");
+                        let token = Arc::new(token);
+                        if let Some(hook) = &settings.hook {
+                            hook(&token);
+                        }
+                        if let Some(inner) = inner.upgrade() {
+                            inner.failures.store(0, Ordering::Relaxed);
+                            inner.store(Arc::clone(&token));
+                        }
+                        Ok(token)
+                    }
+                    Err(err) => {
+                        span.record("outcome", "error");
+                        tracing::debug!(error = %err, "token fetch failed");
+                        if let Some(inner) = inner.upgrade() {
+                            inner.back_off();
+                        }
+                        Err(err)
+                    }
+                }
             }
-            Ok(token)
-        });
+            .instrument(span),
+        );
         let fetch = fetch.shared();
         *slot = Some((id, fetch.clone()));
-        Either::Left(fetch)
+        (Either::Left(fetch), true)
+    }
+}
+
+/// One call to the source, with the load timeout, and a panic turned into an error.
+async fn fetch_once<S: TokenSource + ?Sized>(
+    source: &S,
+    last: Option<&Token>,
+    settings: &Settings,
+) -> Result<Token, Error> {
+    // A panic would otherwise poison the `Shared` future for good: every caller joining
+    // it would panic in turn. Caught, it is an error like any other and the slot is
+    // cleared for the next call.
+    let fetch = AssertUnwindSafe(source.fetch(last))
+        .catch_unwind()
+        .map(|r| {
+            r.map_err(|_panic| {
+                Error::Transport(TransportError::new(
+                    TransportErrorKind::Other,
+                    "the token source panicked while fetching a token; the next call fetches again",
+                ))
+            })?
+        });
+    match &settings.sleep {
+        None => fetch.await,
+        Some(sleep) => {
+            let timeout = sleep.sleep(settings.load_timeout);
+            match future::select(std::pin::pin!(fetch), timeout).await {
+                Either::Left((result, _)) => result,
+                Either::Right(((), _)) => Err(Error::FetchTimedOut {
+                    seconds: settings.load_timeout.as_secs(),
+                }),
+            }
+        }
     }
 }
 
 impl<S> Inner<S> {
     fn store(&self, token: Arc<Token>) {
-        let entry = Entry::new(Arc::clone(&token), self.clock.now(), self.margin);
+        let entry = Entry::new(Arc::clone(&token), &self.settings);
         self.last.store(Some(token));
         self.cached.store(Some(Arc::new(entry)));
+    }
+
+    /// After a failed fetch: keep serving a still-usable token from the cache until the
+    /// back-off ends.
+    fn back_off(&self) {
+        let failures = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
+        let settings = &self.settings;
+        let delay = backoff(failures, settings.backoff_initial, settings.backoff_max);
+        let retry_at = settings
+            .clock
+            .monotonic_nanos()
+            .saturating_add(nanos(delay));
+        let cached = self.cached.load();
+        if let Some(entry) = cached.as_ref().filter(|e| e.is_usable(&*settings.clock)) {
+            tracing::warn!(
+                failures,
+                retry_in_ms = delay.as_millis() as u64,
+                "token refresh failed; the cached token is still valid and is served until the next attempt"
+            );
+            let next = Arc::new(entry.retry_at(retry_at));
+            // Only if no newer token arrived meanwhile.
+            let _ = self.cached.compare_and_swap(&*cached, Some(next));
+        }
     }
 }
 
@@ -338,14 +583,40 @@ impl<S> Drop for ClearSlot<S> {
 
 impl<S: TokenSource + 'static> TokenProvider for CachingProvider<S> {
     // A hit completes at once with no allocation; a miss joins or starts the shared fetch.
+    #[inline]
     fn token(&self) -> TokenFuture<'_> {
         match self.fresh_token() {
             Some(token) => TokenFuture::ready(Ok(token)),
             None => {
-                let fetch = self.refresh();
-                TokenFuture::new(async move { Ok(fetch.await?.access_token.clone()) })
+                let refresh = self.refresh();
+                TokenFuture::new(
+                    async move { Ok(self.obtain(refresh).await?.access_token.clone()) },
+                )
             }
         }
+    }
+
+    fn typed_token(&self) -> TokenFuture<'_, TypedToken> {
+        {
+            let cached = self.inner.cached.load();
+            if let Some(entry) = cached
+                .as_ref()
+                .filter(|e| e.is_fresh(&*self.inner.settings.clock))
+            {
+                return TokenFuture::ready(Ok(TypedToken::new(
+                    entry.access_token(),
+                    entry.token.token_type.clone(),
+                )));
+            }
+        }
+        let refresh = self.refresh();
+        TokenFuture::new(async move {
+            let token = self.obtain(refresh).await?;
+            Ok(TypedToken::new(
+                token.access_token.clone(),
+                token.token_type.clone(),
+            ))
+        })
     }
 
     fn invalidate(&self, rejected: &AccessToken) {
@@ -365,6 +636,11 @@ pub struct CachingProviderBuilder<S> {
     source: S,
     clock: Option<Arc<dyn Clock>>,
     margin: Duration,
+    mandatory: Duration,
+    backoff: (Duration, Duration),
+    sleep: Option<Arc<dyn Sleep>>,
+    load_timeout: Duration,
+    hook: Option<NewTokenHook>,
     initial: Option<Token>,
 }
 
@@ -373,6 +649,13 @@ impl<S> fmt::Debug for CachingProviderBuilder<S> {
         f.debug_struct("CachingProviderBuilder")
             .field("clock", &self.clock)
             .field("refresh_margin", &self.margin)
+            .field("mandatory_margin", &self.mandatory)
+            .field("backoff", &self.backoff)
+            .field(
+                "load_timeout",
+                &self.sleep.as_ref().map(|_| self.load_timeout),
+            )
+            .field("hook", &self.hook.is_some())
             .field("initial", &self.initial)
             .finish_non_exhaustive()
     }
@@ -386,13 +669,82 @@ impl<S: TokenSource> CachingProviderBuilder<S> {
         self
     }
 
-    /// How long before its expiry a token is refreshed (60 seconds by default). A token
-    /// whose remaining life is already shorter than the margin when it arrives is kept for
-    /// half of that remaining life, so a server issuing short tokens is not asked on every
-    /// call.
+    /// How long before its expiry a token is refreshed (60 seconds by default): the start
+    /// of the advisory window. A token whose remaining life is already shorter than the
+    /// margin when it arrives is kept for half of that remaining life, so a server issuing
+    /// short tokens is not asked on every call.
     #[must_use]
     pub fn refresh_margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
+        self
+    }
+
+    /// How long before its expiry a token stops being served while its refresh fails (10
+    /// seconds by default): the start of the mandatory window. Between the refresh margin
+    /// and this one, a failed refresh is logged and the cached token served.
+    #[must_use]
+    pub fn mandatory_margin(mut self, margin: Duration) -> Self {
+        self.mandatory = margin;
+        self
+    }
+
+    /// The back-off between refresh attempts while a still-valid token is served:
+    /// `initial` after the first failure, doubled after each further one up to `max`, the
+    /// upper half of each chosen at random (1 s and 60 s by default).
+    #[must_use]
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.backoff = (initial, max.max(initial));
+        self
+    }
+
+    /// The runtime's sleep, which enables the load timeout (`auth-core` has no timer of
+    /// its own). For tokio: `auth_core::clock::sleep_fn(|d| Box::pin(tokio::time::sleep(d)))`.
+    #[must_use]
+    pub fn sleep(mut self, sleep: Arc<dyn Sleep>) -> Self {
+        self.sleep = Some(sleep);
+        self
+    }
+
+    /// How long one fetch may take before it fails with [`Error::FetchTimedOut`] (30
+    /// seconds by default). Needs [`sleep`](Self::sleep).
+    #[must_use]
+    pub fn load_timeout(mut self, timeout: Duration) -> Self {
+        self.load_timeout = timeout;
+        self
+    }
+
+    /// Calls `hook` with every new token obtained from the source (not with tokens given
+    /// to [`initial`](Self::initial) or [`CachingProvider::set`]): to persist it
+    /// elsewhere, or count refreshes. It runs inside the fetch, before any caller gets
+    /// the token, so it should be quick. The token's `Debug` is redacted.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use auth_core::{AccessToken, CachingProvider, Error, Token, TokenProvider, TokenSource};
+    ///
+    /// struct Mint;
+    /// #[async_trait::async_trait]
+    /// impl TokenSource for Mint {
+    ///     async fn fetch(&self, _current: Option<&Token>) -> Result<Token, Error> {
+    ///         Ok(Token::bearer(AccessToken::new("t"), None))
+    ///     }
+    /// }
+    ///
+    /// let seen = Arc::new(AtomicUsize::new(0));
+    /// let counter = Arc::clone(&seen);
+    /// let provider = CachingProvider::builder(Mint)
+    ///     .on_new_token(move |_token| {
+    ///         counter.fetch_add(1, Ordering::Relaxed);
+    ///     })
+    ///     .build();
+    /// futures_util::FutureExt::now_or_never(provider.token()).expect("never waits")?;
+    /// assert_eq!(seen.load(Ordering::Relaxed), 1);
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[must_use]
+    pub fn on_new_token(mut self, hook: impl Fn(&Token) + Send + Sync + 'static) -> Self {
+        self.hook = Some(Arc::new(hook));
         self
     }
 
@@ -407,14 +759,24 @@ impl<S: TokenSource> CachingProviderBuilder<S> {
 
     /// Builds the cache.
     pub fn build(self) -> CachingProvider<S> {
-        let inner = Inner {
-            source: Arc::new(self.source),
+        let settings = Settings {
             clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
             margin: self.margin,
+            mandatory: self.mandatory,
+            backoff_initial: self.backoff.0,
+            backoff_max: self.backoff.1,
+            sleep: self.sleep,
+            load_timeout: self.load_timeout,
+            hook: self.hook,
+        };
+        let inner = Inner {
+            source: Arc::new(self.source),
+            settings: Arc::new(settings),
             cached: ArcSwapOption::empty(),
             last: ArcSwapOption::empty(),
             inflight: Mutex::new(None),
             generation: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
         };
         if let Some(token) = self.initial {
             inner.store(Arc::new(token));
@@ -856,6 +1218,146 @@ mod tests {
         let debug = format!("{provider:?}");
         assert!(!debug.contains("SECRET"), "{debug}");
         assert!(debug.contains("CachingProvider"));
+    }
+
+    /// Steps the clock one second at a time from `from` up to (not including) `until`,
+    /// asking for a token at each step; returns the tokens seen.
+    async fn ask_every_second(
+        provider: &CachingProvider<Arc<Counting>>,
+        clock: &ManualClock,
+        seconds: u64,
+    ) -> Vec<String> {
+        let mut seen = Vec::new();
+        for _ in 0..seconds {
+            seen.push(provider.token().await.unwrap().secret().to_owned());
+            clock.advance(Duration::from_secs(1));
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn a_failing_source_is_tried_by_the_backoff_while_the_valid_token_is_served_until_the_mandatory_window()
+     {
+        let clock = ManualClock::default();
+        let source = Arc::new(Counting::new(&clock));
+        let provider = CachingProvider::builder(source.clone())
+            .clock(Arc::new(clock.clone()))
+            .refresh_margin(Duration::from_secs(300))
+            .mandatory_margin(Duration::from_secs(10))
+            .backoff(Duration::from_secs(10), Duration::from_secs(80))
+            .build();
+        assert_eq!(provider.token().await.unwrap().secret(), "t1");
+        source.fail.store(true, Ordering::SeqCst);
+        // The advisory window opens 300 s before expiry and lasts 290 s.
+        clock.advance(HOUR - Duration::from_secs(300));
+        let seen = ask_every_second(&provider, &clock, 290).await;
+        assert!(seen.iter().all(|t| t == "t1"), "served the valid token");
+        // Back-offs of [5, 10], [10, 20], [20, 40], then [40, 80] s. Shortest: attempts at
+        // 0, 5, 15, 35, 75, 115, 155, 195, 235, 275 s (10 in 290 s); longest, with the
+        // clock's 1 s steps: 0, 11, 32, 73, 154, 235 s (6).
+        let attempts = source.fetches() - 1;
+        assert!((6..=10).contains(&attempts), "{attempts} attempts");
+        // The mandatory window: the error, typed as the source gave it.
+        let err = provider.token().await.unwrap_err();
+        assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
+        // The source recovers: the next call fetches at once.
+        source.fail.store(false, Ordering::SeqCst);
+        let token = provider.token().await.unwrap();
+        assert_eq!(token.secret(), format!("t{}", source.fetches()));
+        // A success resets the back-off: the next failure waits the initial one again.
+        assert_eq!(provider.inner.failures.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn while_a_valid_token_is_cached_only_the_caller_that_refreshes_waits() {
+        let clock = ManualClock::default();
+        let source = Arc::new(Counting::new(&clock));
+        let provider = cache(source.clone(), &clock);
+        assert_eq!(provider.token().await.unwrap().secret(), "t1");
+        *source.gate.lock().await = {
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::mem::forget(tx);
+            Some(rx)
+        };
+        clock.advance(HOUR - Duration::from_secs(30));
+        let mut first = [provider.token()];
+        poll_each_once(&mut first).await;
+        // The refresh hangs; another caller is not held up by it.
+        assert_eq!(provider.token().await.unwrap().secret(), "t1");
+        assert_eq!(source.fetches(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_hung_source_times_out_with_a_typed_error() {
+        let clock = ManualClock::default();
+        let (source, gate) = Counting::gated(&clock);
+        let source = Arc::new(source);
+        let sleep: Arc<dyn crate::clock::Sleep> =
+            Arc::new(crate::clock::sleep_fn(|d| Box::pin(tokio::time::sleep(d))));
+        let provider = CachingProvider::builder(source.clone())
+            .clock(Arc::new(clock.clone()))
+            .sleep(sleep)
+            .load_timeout(Duration::from_millis(50))
+            .build();
+        let err = provider.token().await.unwrap_err();
+        assert!(
+            matches!(err, Error::FetchTimedOut { seconds: 0 }),
+            "{err:?}"
+        );
+        assert!(err.is_retryable());
+        drop(gate);
+        assert_eq!(provider.token().await.unwrap().secret(), "t2");
+    }
+
+    #[tokio::test]
+    async fn the_hook_hears_every_new_token() {
+        let clock = ManualClock::default();
+        let source = Arc::new(Counting::new(&clock));
+        let heard = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&heard);
+        let provider = CachingProvider::builder(source.clone())
+            .clock(Arc::new(clock.clone()))
+            .on_new_token(move |t| lock(&sink).push(t.access_token.secret().to_owned()))
+            .build();
+        provider.token().await.unwrap();
+        provider.token().await.unwrap();
+        clock.advance(HOUR);
+        provider.token().await.unwrap();
+        assert_eq!(*lock(&heard), vec!["t1".to_owned(), "t2".to_owned()]);
+    }
+
+    /// Mints tokens of the type it is given.
+    struct Typed(crate::token::TokenType);
+
+    #[async_trait::async_trait]
+    impl TokenSource for Typed {
+        async fn fetch(&self, _current: Option<&Token>) -> Result<Token, Error> {
+            let mut token = Token::bearer(AccessToken::new("SECRET_DPOP"), None);
+            token.token_type = self.0.clone();
+            Ok(token)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_token_type_is_carried_and_a_dpop_token_is_refused_for_bearer_use() {
+        let provider: Arc<dyn TokenProvider> = Arc::new(CachingProvider::new(Typed(
+            crate::token::TokenType::parse("DPoP"),
+        )));
+        for _ in 0..2 {
+            // A miss, then a hit.
+            let typed = provider.typed_token().await.unwrap();
+            assert_eq!(typed.token_type.as_str(), "DPoP");
+            let err = typed.bearer_header().unwrap_err();
+            assert!(
+                matches!(&err, Error::UnsupportedTokenType { token_type } if token_type == "DPoP"),
+                "{err:?}"
+            );
+            let text = format!("{err} {err:?}");
+            assert!(text.contains("DPoP") && !text.contains("SECRET"), "{text}");
+        }
+        let bearer = CachingProvider::new(Typed(crate::token::TokenType::parse("bEaReR")));
+        let header = bearer.typed_token().await.unwrap().bearer_header().unwrap();
+        assert_eq!(header, "Bearer SECRET_DPOP");
     }
 
     #[test]

@@ -75,15 +75,11 @@ pub(crate) async fn run(
     // and it must not replace the session kept for the real service.
     let store = match (&args.store, use_sandbox) {
         (_, true) => None,
-        (Some(dir), false) => Some(dir.clone()),
-        (None, false) => Some(default_store()?),
+        (Some(store), false) => Some(store.clone()),
+        (None, false) => Some(crate::store::StoreSpec::Dir(default_store()?)),
     };
-    if let Some(dir) = store {
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            Failure::io(&format!("the session directory {}", dir.display()), &e)
-                .next("choose another with --store (or ATTEND_STORE)")
-        })?;
-        builder = builder.store_dir(dir);
+    if let Some(store) = store {
+        builder = store.configure_attendium(builder, &issuer)?;
     }
     let auth = builder
         .build()

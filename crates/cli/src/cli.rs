@@ -1,7 +1,5 @@
 //! The command line: every subcommand, flag and environment variable, as clap reads them.
 
-use std::path::PathBuf;
-
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::civil::Date;
 
@@ -76,19 +74,25 @@ Environment:
   COMMUNICO_CLIENT_KEY     the client key (not needed with --sandbox)
   COMMUNICO_CLIENT_SECRET  the client secret (not needed with --sandbox; never printed)
   COMMUNICO_BASE_URL       the API's base URL (default https://api.communico.co)
-  ATTEND_TZ                the library's time zone, as --tz (default: the system's, from TZ)";
+  ATTEND_TZ                the library's time zone, as --tz (default: the system's, from TZ)
+  ATTEND_STORE             keep the token between runs: a directory or redis://host:port/db";
 
 const ATTENDIUM_HELP: &str = "\
 Environment:
   ATTENDIUM_ISSUER   the authorization server (default https://api.attendium.com)
   ATTENDIUM_API_URL  the GraphQL endpoint (default: <issuer>/graphql)
-  ATTEND_STORE       where the session is kept (default: the user's config directory)";
+  ATTEND_STORE       where sessions are kept, one per issuer: a directory or
+                     redis://host:port/db (default: the user's config directory)";
 
 #[derive(Debug, Args)]
 pub(crate) struct CommunicoArgs {
     /// The API's base URL.
     #[arg(long, global = true, env = "COMMUNICO_BASE_URL", value_name = "URL")]
     pub(crate) base_url: Option<String>,
+    /// Share the access token between runs until it expires: a directory, or
+    /// redis://host:port/db to share it between machines (default: not kept).
+    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "DIR|URL", value_parser = crate::store::parse)]
+    pub(crate) store: Option<crate::store::StoreSpec>,
 
     /// The library's time zone, an IANA name such as America/Chicago [default: the
     /// system's]. today, tomorrow and +N count in it, and ics output names it (TZID, with
@@ -250,9 +254,10 @@ pub(crate) struct AttendiumArgs {
     /// The GraphQL endpoint.
     #[arg(long, global = true, env = "ATTENDIUM_API_URL", value_name = "URL")]
     pub(crate) api_url: Option<String>,
-    /// The directory the session is kept in (with --sandbox, sessions live in memory).
-    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "PATH")]
-    pub(crate) store: Option<PathBuf>,
+    /// Where sessions are kept, one per issuer: a directory, or redis://host:port/db to
+    /// share them between machines (with --sandbox, sessions live in memory).
+    #[arg(long, global = true, env = "ATTEND_STORE", value_name = "DIR|URL", value_parser = crate::store::parse)]
+    pub(crate) store: Option<crate::store::StoreSpec>,
 
     #[command(subcommand)]
     pub(crate) command: AttendiumCommand,

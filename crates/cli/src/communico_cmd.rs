@@ -102,7 +102,13 @@ pub(crate) async fn run(
                 .clone()
                 .unwrap_or_else(|| communico::DEFAULT_BASE_URL.to_owned());
             let (key, secret) = credentials_from_env()?;
-            connect(&base, &key, &secret, transport)?
+            match &args.store {
+                Some(store) => {
+                    let tokens = store.communico_tokens(&base, &key, &secret, transport.clone())?;
+                    connect_with(&base, transport, tokens)?
+                }
+                None => connect(&base, &key, &secret, transport)?,
+            }
         }
     };
     let term = Terminal::detect();
@@ -233,6 +239,24 @@ fn connect(
         .shared_transport(transport)
         // The transport is already under the tool's retry layer, with --timeout.
         .no_retry()
+        .build()
+        .map_err(|e| Failure::communico(e, base))?;
+    Ok(Target {
+        base: client.base_url().to_owned(),
+        client,
+    })
+}
+
+/// A client whose tokens come from `tokens` (a shared store's).
+fn connect_with(
+    base: &str,
+    transport: Arc<dyn HttpTransport>,
+    tokens: Arc<dyn auth_core::TokenProvider>,
+) -> Result<Target, Failure> {
+    let client = Client::builder()
+        .base_url(base)
+        .token_provider(tokens)
+        .shared_transport(transport)
         .build()
         .map_err(|e| Failure::communico(e, base))?;
     Ok(Target {

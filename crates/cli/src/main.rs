@@ -16,6 +16,7 @@ mod filters;
 mod ics;
 mod output;
 mod serve;
+mod store;
 mod transport;
 mod tz;
 

@@ -86,7 +86,8 @@ fn token_after_expiry_is_refreshed() {
     let first = token(&server, store.path());
 
     // Make the stored access token expired, as it is an hour later.
-    let path = store.path().join("session.json");
+    let issuer = url::Url::parse(server.server.issuer()).unwrap();
+    let path = attendium::session::session_file(store.path(), &issuer);
     let mut session: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     session["expires_at"] = Value::from(1_000_000_000u64);
     std::fs::write(&path, serde_json::to_vec(&session).unwrap()).unwrap();

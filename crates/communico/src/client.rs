@@ -7,7 +7,6 @@ use std::time::Duration;
 use auth_core::clock::{Clock, Sleep, SystemClock};
 use auth_core::grant::client_credentials::{ClientCredentialsGrant, ClientCredentialsSource};
 use auth_core::retry::{Retry, RetryPolicy};
-use auth_core::token::{TokenType, authorization_header};
 use auth_core::token_cache::CachingProvider;
 use auth_core::transport::{
     HttpRequest, HttpResponse, HttpTransport, RequestOptions, TransportError,
@@ -374,8 +373,10 @@ impl Client {
         }
         let mut replayed = false;
         loop {
-            let token = self.inner.tokens.token().await?;
-            let request = self.request(&url, authorization_header(&TokenType::Bearer, &token)?)?;
+            // A token type other than Bearer (DPoP, MAC) is refused, not sent as Bearer.
+            let typed = self.inner.tokens.typed_token().await?;
+            let request = self.request(&url, typed.bearer_header()?)?;
+            let token = typed.access_token;
             let response = self.inner.transport.send(request).await?;
             let result = if response.status() == StatusCode::UNAUTHORIZED {
                 Err(Error::Unauthorized {
