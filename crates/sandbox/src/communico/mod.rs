@@ -305,16 +305,20 @@ impl CommunicoSandbox {
     }
 
     /// The ids of the events on days `from..=to` that a query with no other filter than
-    /// these dates (and `status=published`, no private events) returns, in order.
+    /// these dates (and `status=published`, no private events) returns, in the order of
+    /// `sortBy=eventStart&sortOrder=ascending` (ties by `eventId`): the order a client's
+    /// event stream asks for.
     pub fn published_event_ids(&self, from: Date, to: Date) -> Vec<u64> {
-        read(&self.shared.data)
+        let data = read(&self.shared.data);
+        let mut events: Vec<&data::EventRec> = data
             .events
             .iter()
             .filter(|e| {
                 e.day >= from && e.day <= to && e.status() == "published" && !e.is_private()
             })
-            .map(|e| e.id)
-            .collect()
+            .collect();
+        events.sort_by_key(|e| (e.start, e.id));
+        events.into_iter().map(|e| e.id).collect()
     }
 
     /// The last day that has events.
