@@ -160,6 +160,23 @@ pub(crate) fn parse_counted<D: DeserializeOwned>(
             retry_after: retry_after(response),
         });
     }
+    if let Some(coding) = response
+        .headers()
+        .get(http::header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("identity"))
+    {
+        // RFC 9110 §8.4: decoding is the transport's job; bytes still encoded are not
+        // worth showing.
+        return Err(Error::InvalidResponse {
+            status,
+            reason: format!(
+                "the body is in Content-Encoding `{}`, which the HTTP transport did not decode",
+                auth_core::response::snippet(coding.as_bytes())
+            ),
+        });
+    }
     if !looks_like_json_object(body) {
         if status == StatusCode::NOT_FOUND {
             return Err(Error::NotFound { what: what.into() });
@@ -426,6 +443,22 @@ mod tests {
         )
         .unwrap();
         assert_eq!(mended, 0);
+    }
+
+    #[test]
+    fn a_body_still_content_encoded_is_named_not_shown() {
+        let encoded = http::Response::builder()
+            .status(200)
+            .header("content-encoding", "gzip")
+            .body(Bytes::from_static(b"\x1f\x8b\x08\x00binary"))
+            .unwrap();
+        match parse::<Page<Event>>(&encoded, "x") {
+            Err(Error::InvalidResponse { reason, .. }) => {
+                assert!(reason.contains("`gzip`"), "{reason}");
+                assert!(!reason.contains('\u{FFFD}'), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

@@ -53,9 +53,9 @@ type PageFuture = Pin<Box<dyn Future<Output = Result<(Page<Event>, u32), Error>>
 ///   once if it echoes another `start`; if it echoes nothing and sends no `total`, at
 ///   the 10,000th page of a pass.
 /// - At most one page is held: the next is fetched only when the current one has been
-///   handed out. Besides the page, the stream keeps the `eventId`s handed out (about 10
-///   bytes each, 1 MiB for 100,000 events), which "at most once" needs if the listing
-///   turns out to have changed.
+///   handed out. Besides the page, the stream keeps the `eventId`s handed out (10 to 20
+///   bytes each as the set grows: under 2 MiB for 100,000 events), which "at most once"
+///   needs if the listing turns out to have changed.
 /// - A token that expires or is revoked mid-stream is replaced (one token request) and
 ///   the same page is asked for again, so no event is repeated or skipped.
 /// - The first error ends the stream; [`next_offset`](EventStream::next_offset) says where

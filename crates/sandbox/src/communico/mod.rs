@@ -176,6 +176,7 @@ struct Shared {
     counts: Mutex<HashMap<String, u64>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
+    data_bytes: AtomicU64,
     // The matches of the last filtered query, so paging through it costs one pass.
     last_filter: Mutex<Option<(String, Arc<Vec<u32>>)>>,
 }
@@ -228,6 +229,7 @@ impl CommunicoSandbox {
             counts: Mutex::new(HashMap::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
+            data_bytes: AtomicU64::new(0),
             last_filter: Mutex::new(None),
         });
         let router = axum::Router::new()
@@ -260,6 +262,12 @@ impl CommunicoSandbox {
     /// How many requests reached `/v3/token` (accepted or not).
     pub fn token_requests(&self) -> u64 {
         self.shared.token_requests.load(Ordering::SeqCst)
+    }
+
+    /// How many body bytes successful data answers have put on the wire (compressed
+    /// when [`Quirk::Gzip`] is armed).
+    pub fn data_bytes_sent(&self) -> u64 {
+        self.shared.data_bytes.load(Ordering::SeqCst)
     }
 
     /// How many tokens were issued.
@@ -864,13 +872,17 @@ fn success(shared: &Shared, mut data: Value) -> Response {
         body.splice(0..0, BOM);
     }
     if quirks.contains(&Quirk::Gzip) {
-        return gzip_chunked(shared.config.success_status, body);
+        return gzip_chunked(shared, body);
     }
+    shared
+        .data_bytes
+        .fetch_add(body.len() as u64, Ordering::SeqCst);
     respond(shared.config.success_status, "application/json", body)
 }
 
 /// `body` gzip-compressed, sent in chunks of 1 KiB (no `Content-Length`).
-fn gzip_chunked(status: u16, body: Vec<u8>) -> Response {
+fn gzip_chunked(shared: &Shared, body: Vec<u8>) -> Response {
+    let status = shared.config.success_status;
     use std::io::Write as _;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing to a `Vec` cannot fail.
@@ -878,6 +890,9 @@ fn gzip_chunked(status: u16, body: Vec<u8>) -> Response {
         Ok(bytes) => bytes,
         Err(_) => return error_envelope(500, "gzip failed"),
     };
+    shared
+        .data_bytes
+        .fetch_add(compressed.len() as u64, Ordering::SeqCst);
     let chunks: Vec<Result<bytes::Bytes, std::convert::Infallible>> = compressed
         .chunks(1024)
         .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
