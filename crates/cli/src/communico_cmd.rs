@@ -499,6 +499,10 @@ async fn events(
     let finished = writer.finish();
     drop(progress);
     tracing::debug!(written, hidden, "events written");
+    let mended = stream.invalid_text_count();
+    if mended > 0 {
+        eprintln!("attend: {mended} event(s) had invalid text, shown as \u{FFFD}.");
+    }
     let Some(stop) = stopped else {
         let (_, left_out) = finished?;
         if left_out.no_start > 0 {

@@ -1,6 +1,12 @@
 //! Streaming 100,000 events from the sandbox: the client's [`EventStream`] over reqwest and
 //! over hyper, against a hand-written loop of plain reqwest + serde_json over the same
-//! pages, in the same run.
+//! pages (the same order, `sortBy=eventStart`), in the same run. The stream's pages
+//! overlap by two events and every `eventId` is remembered (exactly-once listings); on
+//! this unchanging listing that is the whole of its extra work.
+//!
+//! A second sandbox serves the same events gzip-compressed and chunked. Those variants run
+//! when the transports decode `Content-Encoding: gzip`; a build whose transports do not
+//! says so and skips them.
 //!
 //! The sandbox runs in a child process (this binary, re-executed), so that memory
 //! figures are the client's alone. Time is measured by criterion; peak memory is measured once per contender and
@@ -62,7 +68,7 @@ const EVENTS: usize = 100_000;
 const CHILD_ENV: &str = "COMMUNICO_BENCH_SANDBOX";
 const MEASURE_ENV: &str = "COMMUNICO_BENCH_MEASURE";
 
-fn run_sandbox_child() {
+fn run_sandbox_child(gzip: bool) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -77,6 +83,9 @@ fn run_sandbox_child() {
         .await
         .unwrap();
         let api = sandbox.communico().unwrap();
+        if gzip {
+            api.arm(sandbox::communico::Quirk::Gzip);
+        }
         println!(
             "{} {} {} {}",
             api.base_url(),
@@ -85,10 +94,16 @@ fn run_sandbox_child() {
             api.last_day()
         );
         std::io::stdout().flush().unwrap();
-        // Serve until the parent closes our stdin.
-        tokio::task::spawn_blocking(|| {
+        // Serve until the parent closes our stdin; each line it sends asks for the body
+        // bytes sent so far.
+        let api = api.clone();
+        tokio::task::spawn_blocking(move || {
             let mut line = String::new();
-            let _ = std::io::stdin().read_line(&mut line);
+            while std::io::stdin().read_line(&mut line).is_ok_and(|n| n > 0) {
+                println!("{}", api.data_bytes_sent());
+                std::io::stdout().flush().unwrap();
+                line.clear();
+            }
         })
         .await
         .unwrap();
@@ -98,23 +113,23 @@ fn run_sandbox_child() {
 
 struct Server {
     child: Option<Child>,
+    reader: Option<BufReader<std::process::ChildStdout>>,
     base_url: String,
     key: String,
     secret: String,
     last_day: String,
 }
 
-fn start_server() -> Server {
+fn start_server(gzip: bool) -> Server {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, "1")
+        .env(CHILD_ENV, if gzip { "gzip" } else { "plain" })
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    reader.read_line(&mut line).unwrap();
     let mut parts = line.split_whitespace().map(str::to_owned);
     Server {
         base_url: parts.next().unwrap(),
@@ -122,6 +137,18 @@ fn start_server() -> Server {
         secret: parts.next().unwrap(),
         last_day: parts.next().unwrap(),
         child: Some(child),
+        reader: Some(reader),
+    }
+}
+
+impl Server {
+    /// The body bytes the sandbox has put on the wire so far.
+    fn bytes_sent(&mut self) -> u64 {
+        let child = self.child.as_mut().unwrap();
+        writeln!(child.stdin.as_mut().unwrap()).unwrap();
+        let mut line = String::new();
+        self.reader.as_mut().unwrap().read_line(&mut line).unwrap();
+        line.trim().parse().unwrap()
     }
 }
 
@@ -145,14 +172,26 @@ fn query(last_day: &str) -> EventQuery {
 }
 
 async fn with_client(client: &Client, last_day: &str) -> (usize, u64) {
-    let mut stream = client.events(query(last_day)).unwrap();
+    try_with_client(client, last_day).await.unwrap()
+}
+
+async fn try_with_client(
+    client: &Client,
+    last_day: &str,
+) -> Result<(usize, u64), communico::Error> {
+    let mut stream = client.events(query(last_day))?;
     let (mut count, mut sum) = (0usize, 0u64);
-    while let Some(event) = stream.try_next().await.unwrap() {
+    while let Some(event) = stream.try_next().await? {
         count += 1;
         sum = sum.wrapping_add(event.event_id.unwrap_or(0));
         black_box(&event);
     }
-    (count, sum)
+    assert_eq!(
+        (stream.passes(), stream.shifts()),
+        (1, 0),
+        "the listing did not change"
+    );
+    Ok((count, sum))
 }
 
 /// What a careful hand-written client deserializes: the default members, typed.
@@ -194,31 +233,35 @@ struct HandToken {
 }
 
 async fn by_hand(http: &reqwest::Client, server: &Server, last_day: &str) -> (usize, u64) {
+    try_by_hand(http, server, last_day).await.unwrap()
+}
+
+async fn try_by_hand(
+    http: &reqwest::Client,
+    server: &Server,
+    last_day: &str,
+) -> Result<(usize, u64), reqwest::Error> {
     let token: HandToken = http
         .post(format!("{}/v3/token", server.base_url))
         .basic_auth(&server.key, Some(&server.secret))
         .form(&[("grant_type", "client_credentials")])
         .send()
-        .await
-        .unwrap()
+        .await?
         .json()
-        .await
-        .unwrap();
+        .await?;
     let (mut count, mut sum, mut start) = (0usize, 0u64, 0u64);
     loop {
         let url = format!(
-            "{}/v3/attend/events?startDate=2024-05-01&endDate={last_day}&start={start}&limit=200&privateEvents=true",
+            "{}/v3/attend/events?startDate=2024-05-01&endDate={last_day}&start={start}&limit=200&privateEvents=true&sortBy=eventStart&sortOrder=ascending",
             server.base_url
         );
         let page: HandEnvelope = http
             .get(url)
             .bearer_auth(&token.access_token)
             .send()
-            .await
-            .unwrap()
+            .await?
             .json()
-            .await
-            .unwrap();
+            .await?;
         let n = page.data.entries.len() as u64;
         for event in page.data.entries {
             count += 1;
@@ -230,7 +273,7 @@ async fn by_hand(http: &reqwest::Client, server: &Server, last_day: &str) -> (us
             break;
         }
     }
-    (count, sum)
+    Ok((count, sum))
 }
 
 /// In a child process: stream once with one contender and print the peak growth.
@@ -240,6 +283,7 @@ fn run_measure_child(spec: &str) {
     let last_day = parts.next().unwrap();
     let server = Server {
         child: None,
+        reader: None,
         base_url: parts.next().unwrap(),
         key: parts.next().unwrap(),
         secret: parts.next().unwrap(),
@@ -307,8 +351,8 @@ fn measure(server: &Server, contender: &str, last_day: &str) -> (usize, i64) {
 }
 
 fn main() {
-    if std::env::var_os(CHILD_ENV).is_some() {
-        run_sandbox_child();
+    if let Some(kind) = std::env::var_os(CHILD_ENV) {
+        run_sandbox_child(kind == "gzip");
         return;
     }
     if let Ok(spec) = std::env::var(MEASURE_ENV) {
@@ -316,7 +360,8 @@ fn main() {
         return;
     }
     http_reqwest::install_crypto_provider();
-    let server = start_server();
+    let mut server = start_server(false);
+    let mut gzip_server = start_server(true);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -398,5 +443,47 @@ fn main() {
         b.iter(|| runtime.block_on(by_hand(&http, &server, &server.last_day)))
     });
     group.finish();
+
+    // The same events gzip-compressed: bytes on the wire per listing, then time.
+    let before = server.bytes_sent();
+    runtime.block_on(with_client(&client, &server.last_day));
+    let plain_bytes = server.bytes_sent() - before;
+    // Clients of the gzip server (the token and base URL are the server's own).
+    let (client, over_hyper, _) = contenders(&gzip_server);
+    let before = gzip_server.bytes_sent();
+    let gzip = runtime.block_on(try_with_client(&client, &gzip_server.last_day));
+    let gzip_bytes = gzip_server.bytes_sent() - before;
+    match gzip {
+        Err(error) => {
+            println!("gzip variants skipped: this build's transports do not decode gzip ({error})")
+        }
+        Ok(seen) => {
+            assert_eq!(seen, all, "gzip must not change what is seen");
+            println!(
+                "bytes on the wire per listing: plain {:.1} MiB, gzip {:.1} MiB ({:.1}%)",
+                plain_bytes as f64 / 1048576.0,
+                gzip_bytes as f64 / 1048576.0,
+                100.0 * gzip_bytes as f64 / plain_bytes.max(1) as f64
+            );
+            let hand_gzip = runtime
+                .block_on(try_by_hand(&http, &gzip_server, &gzip_server.last_day))
+                .is_ok();
+            let mut group = c.benchmark_group("stream_100k_events_gzip");
+            group.bench_function("communico_event_stream", |b| {
+                b.iter(|| runtime.block_on(with_client(&client, &gzip_server.last_day)))
+            });
+            group.bench_function("communico_event_stream_over_hyper", |b| {
+                b.iter(|| runtime.block_on(with_client(&over_hyper, &gzip_server.last_day)))
+            });
+            if hand_gzip {
+                group.bench_function("hand_written_reqwest_serde_json", |b| {
+                    b.iter(|| runtime.block_on(by_hand(&http, &gzip_server, &gzip_server.last_day)))
+                });
+            } else {
+                println!("hand-written gzip variant skipped: its reqwest does not decode gzip");
+            }
+            group.finish();
+        }
+    }
     c.final_summary();
 }

@@ -78,7 +78,9 @@ pub enum Error {
         message: String,
     },
 
-    /// The body is not JSON at all: an HTML error page from a proxy, plain text, nothing.
+    /// The answer is not the API's: not JSON at all (an HTML error page from a proxy,
+    /// plain text, nothing), or JSON with none of the envelope's members. The base URL
+    /// may point at something else.
     #[error("the API answered something that is not JSON (HTTP {status}{}){}", ct_suffix(.content_type), message_suffix(.snippet))]
     UnexpectedBody {
         /// The HTTP status.
@@ -89,8 +91,23 @@ pub enum Error {
         snippet: String,
     },
 
-    /// The body is JSON but not the expected shape (truncated, a missing `data`, a page
-    /// whose `entries` is not a list).
+    /// The listing kept changing while it was read: every one of `passes` passes over it
+    /// saw entries shift, appear twice or the `total` change, so entries may be missing
+    /// although none was handed out twice. Reading it again later may succeed.
+    #[error(
+        "the listing kept changing while it was read ({passes} passes, {received} entries \
+         received): some may be missing; try again"
+    )]
+    ListingUnstable {
+        /// How many passes were made.
+        passes: u32,
+        /// How many distinct entries were handed out.
+        received: u64,
+    },
+
+    /// The answer is the API's envelope but not of the expected shape (a missing `data`, a
+    /// page whose `entries` is not a list), JSON cut short, or a listing the API paged
+    /// inconsistently. The base URL is right; the answer was not.
     #[error("invalid response from the API (HTTP {status}): {reason}")]
     InvalidResponse {
         /// The HTTP status.

@@ -9,7 +9,8 @@
 //!   over any [`HttpTransport`](auth_core::HttpTransport); the `reqwest` feature (on by
 //!   default) supplies one when none is given.
 //! - [`Client::events`] returns an [`EventStream`] that pages through every match holding
-//!   one page at a time.
+//!   one page at a time, handing out each event once even while events are published,
+//!   deleted or moved between pages; every other list is read the same way.
 //! - Query builders ([`EventQuery`], [`ReservationQuery`]) cover every documented
 //!   parameter and encode values exactly once; dates are checked before anything is sent.
 //! - Models ([`Event`], [`Reservation`], …) use the API's member names, keep the naive
@@ -28,6 +29,7 @@ mod event;
 mod lookup;
 mod paging;
 mod query;
+mod repair;
 mod reserve;
 mod stream;
 mod wire;

@@ -19,14 +19,22 @@
 //!   repeated, as reported of the real service.
 //!
 //! Faults ([`Fault`]) replace the next answers; counters say what was asked.
+//!
+//! The data set can be changed while it is served ([`CommunicoSandbox::add_event`],
+//! [`update_event`](CommunicoSandbox::update_event),
+//! [`cancel_event`](CommunicoSandbox::cancel_event),
+//! [`reschedule_event`](CommunicoSandbox::reschedule_event),
+//! [`delete_event`](CommunicoSandbox::delete_event)): every request after a change sees
+//! it, in listings, filters, `total` and single events alike.
 
 mod data;
+mod edit;
 mod faults;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use auth_core::clock::{Clock, SystemClock};
@@ -39,7 +47,8 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 
 use data::{AGES, DataSet, LOCATIONS, TYPES};
-pub use faults::{Fault, FaultTarget};
+pub use edit::{EditError, EventEdit};
+pub use faults::{Fault, FaultTarget, Quirk};
 
 /// The path prefix the Communico service is mounted under.
 pub const PREFIX: &str = "/communico";
@@ -159,13 +168,15 @@ impl CommunicoConfig {
 /// What the handlers share.
 struct Shared {
     config: CommunicoConfig,
-    data: DataSet,
+    data: RwLock<DataSet>,
     tokens: Mutex<HashMap<String, SystemTime>>,
     token_seq: AtomicU64,
     faults: Mutex<VecDeque<(FaultTarget, Fault)>>,
+    quirks: Mutex<Vec<Quirk>>,
     counts: Mutex<HashMap<String, u64>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
+    data_bytes: AtomicU64,
     // The matches of the last filtered query, so paging through it costs one pass.
     last_filter: Mutex<Option<(String, Arc<Vec<u32>>)>>,
 }
@@ -173,6 +184,15 @@ struct Shared {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A handler that panicked cannot leave these maps half-updated: use them as they are.
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read(data: &RwLock<DataSet>) -> RwLockReadGuard<'_, DataSet> {
+    data.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(data: &RwLock<DataSet>) -> RwLockWriteGuard<'_, DataSet> {
+    // Every change is one `Vec` operation after its checks: a panic cannot split one.
+    data.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The running Communico service: its URL, credentials, counters and fault controls.
@@ -201,13 +221,15 @@ impl CommunicoSandbox {
         );
         let shared = Arc::new(Shared {
             config,
-            data,
+            data: RwLock::new(data),
             tokens: Mutex::new(HashMap::new()),
             token_seq: AtomicU64::new(0),
             faults: Mutex::new(VecDeque::new()),
+            quirks: Mutex::new(Vec::new()),
             counts: Mutex::new(HashMap::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
+            data_bytes: AtomicU64::new(0),
             last_filter: Mutex::new(None),
         });
         let router = axum::Router::new()
@@ -242,6 +264,12 @@ impl CommunicoSandbox {
         self.shared.token_requests.load(Ordering::SeqCst)
     }
 
+    /// How many body bytes successful data answers have put on the wire (compressed
+    /// when [`Quirk::Gzip`] is armed).
+    pub fn data_bytes_sent(&self) -> u64 {
+        self.shared.data_bytes.load(Ordering::SeqCst)
+    }
+
     /// How many tokens were issued.
     pub fn tokens_issued(&self) -> u64 {
         self.shared.tokens_issued.load(Ordering::SeqCst)
@@ -271,6 +299,19 @@ impl CommunicoSandbox {
         }
     }
 
+    /// Answers with `quirk` from now on, until [`disarm`](Self::disarm)ed.
+    pub fn arm(&self, quirk: Quirk) {
+        let mut quirks = lock(&self.shared.quirks);
+        if !quirks.contains(&quirk) {
+            quirks.push(quirk);
+        }
+    }
+
+    /// Stops answering with `quirk`.
+    pub fn disarm(&self, quirk: &Quirk) {
+        lock(&self.shared.quirks).retain(|q| q != quirk);
+    }
+
     /// Faults still queued.
     pub fn pending_faults(&self) -> usize {
         lock(&self.shared.faults).len()
@@ -283,30 +324,182 @@ impl CommunicoSandbox {
 
     /// How many events the data set holds.
     pub fn event_count(&self) -> usize {
-        self.shared.data.events.len()
+        read(&self.shared.data).events.len()
     }
 
     /// The ids of the events on days `from..=to` that a query with no other filter than
-    /// these dates (and `status=published`, no private events) returns, in order.
+    /// these dates (and `status=published`, no private events) returns, in the order of
+    /// `sortBy=eventStart&sortOrder=ascending` (ties by `eventId`): the order a client's
+    /// event stream asks for.
     pub fn published_event_ids(&self, from: Date, to: Date) -> Vec<u64> {
-        self.shared
-            .data
+        let data = read(&self.shared.data);
+        let mut events: Vec<&data::EventRec> = data
             .events
             .iter()
             .filter(|e| {
                 e.day >= from && e.day <= to && e.status() == "published" && !e.is_private()
             })
-            .map(|e| e.id)
-            .collect()
+            .collect();
+        events.sort_by_key(|e| (e.start, e.id));
+        events.into_iter().map(|e| e.id).collect()
     }
 
     /// The last day that has events.
     pub fn last_day(&self) -> Date {
-        self.shared
-            .data
+        read(&self.shared.data)
             .events
             .last()
             .map_or(self.shared.config.first_day, |e| e.day)
+    }
+
+    /// Every event's id, in the default order of listings (by day, then as added).
+    pub fn event_ids(&self) -> Vec<u64> {
+        read(&self.shared.data)
+            .events
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    }
+
+    /// The event as `GET /v3/attend/events/{id}` serves it with these optional `fields`
+    /// (the `data` member), or `None` when there is no such event.
+    pub fn event_json(&self, event_id: u64, fields: &[&str]) -> Option<Value> {
+        read(&self.shared.data)
+            .get(event_id)
+            .map(|e| e.render(&|f| fields.contains(&f)))
+    }
+
+    /// The settable members of an event, as they are now.
+    pub fn event(&self, event_id: u64) -> Option<EventEdit> {
+        read(&self.shared.data).get(event_id).map(|e| EventEdit {
+            title: e.title().to_owned(),
+            sub_title: e.sub_title().to_owned(),
+            start: e.start,
+            end: e.end,
+            location_id: e.location_id(),
+        })
+    }
+
+    /// Publishes a new event (published, public, drop-in, `modified` `""`) and returns
+    /// its `eventId`, larger than any before. Listings, filters, `total` and
+    /// `/v3/attend/events/{id}` serve it from the next request on; in the default order
+    /// it comes after the events already on its day.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownLocation`], [`EditError::EndBeforeStart`].
+    pub fn add_event(&self, event: &EventEdit) -> Result<u64, EditError> {
+        let location = check(event)?;
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        Ok(data.add(&fields(event, location), now, None))
+    }
+
+    /// Changes an event's settable members through `edit` and stamps
+    /// `eventLastUpdated`. A new start date moves it to that day's listings.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`], or what [`add_event`](Self::add_event) refuses; then
+    /// nothing changes.
+    pub fn update_event(
+        &self,
+        event_id: u64,
+        edit: impl FnOnce(&mut EventEdit),
+    ) -> Result<(), EditError> {
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        let e = &data.events[position];
+        let mut event = EventEdit {
+            title: e.title().to_owned(),
+            sub_title: e.sub_title().to_owned(),
+            start: e.start,
+            end: e.end,
+            location_id: e.location_id(),
+        };
+        edit(&mut event);
+        let location = check(&event)?;
+        data.update(position, &fields(&event, location), now);
+        Ok(())
+    }
+
+    /// Cancels an event the way the API shows it: it stays listed, with `modified`
+    /// `"canceled"` (reference E6), and `eventLastUpdated` stamped.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`].
+    pub fn cancel_event(&self, event_id: u64) -> Result<(), EditError> {
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        data.cancel(position, now);
+        Ok(())
+    }
+
+    /// Reschedules an event the way the API shows it (reference E7): the event stays
+    /// listed with `modified` `"rescheduled"` and `newEventId` naming a replacement, a
+    /// copy at `start`..`end` with the same `recurringId`, whose id is returned.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`], [`EditError::EndBeforeStart`].
+    pub fn reschedule_event(
+        &self,
+        event_id: u64,
+        start: jiff::civil::DateTime,
+        end: jiff::civil::DateTime,
+    ) -> Result<u64, EditError> {
+        if end < start {
+            return Err(EditError::EndBeforeStart { start, end });
+        }
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        Ok(data.reschedule(position, start, end, now))
+    }
+
+    /// Deletes an event: it leaves every listing, `total` drops, and
+    /// `/v3/attend/events/{id}` answers `404`.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`].
+    pub fn delete_event(&self, event_id: u64) -> Result<(), EditError> {
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        data.remove(position);
+        Ok(())
+    }
+
+    /// The configured clock's time as a UTC wall time, for `eventLastUpdated`.
+    fn now(&self) -> jiff::civil::DateTime {
+        civil_now(self.shared.config.clock.as_ref())
+    }
+}
+
+/// The location index of an edit, after checking it.
+fn check(event: &EventEdit) -> Result<u8, EditError> {
+    if event.end < event.start {
+        return Err(EditError::EndBeforeStart {
+            start: event.start,
+            end: event.end,
+        });
+    }
+    data::location_index(event.location_id).ok_or(EditError::UnknownLocation(event.location_id))
+}
+
+fn fields(event: &EventEdit, location: u8) -> data::Fields<'_> {
+    data::Fields {
+        title: &event.title,
+        sub_title: &event.sub_title,
+        start: event.start,
+        end: event.end,
+        location,
     }
 }
 
@@ -388,9 +581,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             None => None,
         }
     };
+    let mut shift = None;
     if let Some(fault) = fault {
         match fault {
             Fault::Slow(delay) => tokio::time::sleep(delay).await,
+            Fault::ShiftByInsert | Fault::ShiftByDelete => shift = Some(fault),
             other => return fault_response(&shared, &parts.headers, other),
         }
     }
@@ -412,15 +607,16 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let q = pairs(parts.uri.query());
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["v3", "attend", "events"] => events(&shared, &q),
+        ["v3", "attend", "events"] => events(&shared, &q, shift.as_ref()),
         ["v3", "attend", "events", id] => match id
             .parse::<u64>()
             .ok()
-            .and_then(|id| find_event(&shared, id))
+            .and_then(|id| read(&shared.data).get(id).cloned())
         {
             Some(e) => {
                 let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
-                success(&shared, e.render(&|f| fields.contains(f)))
+                let quirks = lock(&shared.quirks).clone();
+                success(&shared, render_event(&e, &fields, &quirks))
             }
             None => error_envelope(404, "Event not found"),
         },
@@ -428,7 +624,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             match id
                 .parse::<u64>()
                 .ok()
-                .and_then(|id| find_event(&shared, id))
+                .and_then(|id| read(&shared.data).get(id).cloned())
             {
                 Some(e) => {
                     let entries = (0..e.registrants)
@@ -461,11 +657,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         ["v3", "reserve", "reservations"] => reservations(&shared, &q),
         ["v3", "reserve", "reservations", id] => {
             let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
-            match id
-                .parse::<u64>()
-                .ok()
-                .and_then(|id| shared.data.reservations.iter().find(|r| r.id == id))
-            {
+            match id.parse::<u64>().ok().and_then(|id| {
+                read(&shared.data)
+                    .reservations
+                    .iter()
+                    .find(|r| r.id == id)
+                    .cloned()
+            }) {
                 Some(r) => success(&shared, r.render(&|f| fields.contains(f))),
                 None => error_envelope(404, "Reservation not found"),
             }
@@ -515,8 +713,10 @@ fn fault_response(shared: &Shared, headers: &HeaderMap, fault: Fault) -> Respons
             }
             error_envelope(401, "Invalid or expired access token")
         }
-        // Handled before this point: a slow answer is still an answer.
-        Fault::Slow(_) => error_envelope(500, "unreachable"),
+        // Handled before this point: slow and shifted answers are still answers.
+        Fault::Slow(_) | Fault::ShiftByInsert | Fault::ShiftByDelete => {
+            error_envelope(500, "unreachable")
+        }
     }
 }
 
@@ -579,15 +779,23 @@ fn token(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
     let expires = shared.config.clock.now() + shared.config.token_ttl;
     lock(&shared.tokens).insert(access_token.clone(), expires);
     shared.tokens_issued.fetch_add(1, Ordering::SeqCst);
-    json_response(
-        200,
-        &json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": shared.config.token_ttl.as_secs(),
-            "scope": "EVENTS",
-        }),
-    )
+    let quirks = lock(&shared.quirks).clone();
+    let scope = if quirks.contains(&Quirk::ScopeArray) {
+        json!(["EVENTS", "ROOMS"])
+    } else {
+        json!("EVENTS")
+    };
+    let mut body = serde_json::to_vec(&json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": shared.config.token_ttl.as_secs(),
+        "scope": scope,
+    }))
+    .unwrap_or_default();
+    if quirks.contains(&Quirk::Bom(FaultTarget::Token)) {
+        body.splice(0..0, BOM);
+    }
+    respond(200, "application/json", body)
 }
 
 fn data_hash(mut z: u64) -> u64 {
@@ -597,16 +805,110 @@ fn data_hash(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn success(shared: &Shared, data: Value) -> Response {
-    json_response(
-        shared.config.success_status,
-        &json!({"status": "success", "code": 200, "data": data}),
-    )
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Stands for a lone surrogate escape in a title until the answer is serialized.
+const LONE_SURROGATE_MARK: &str = "\u{E000}lone-surrogate\u{E000}";
+/// Stands for a byte that is not UTF-8 in a title until the answer is serialized.
+const INVALID_UTF8_MARK: &str = "\u{E000}invalid-utf8\u{E000}";
+
+/// An event as served, with the title quirks armed for it marked.
+fn render_event(e: &data::EventRec, fields: &HashSet<String>, quirks: &[Quirk]) -> Value {
+    let mut value = e.render(&|f| fields.contains(f));
+    for quirk in quirks {
+        let mark = match quirk {
+            Quirk::LoneSurrogateInTitle(id) if *id == e.id => LONE_SURROGATE_MARK,
+            Quirk::InvalidUtf8InTitle(id) if *id == e.id => INVALID_UTF8_MARK,
+            _ => continue,
+        };
+        if let Some(Value::String(title)) = value.get_mut("title") {
+            title.push_str(mark);
+        }
+    }
+    value
 }
 
-fn find_event(shared: &Shared, id: u64) -> Option<&data::EventRec> {
-    let index = id.checked_sub(data::first_event_id())?;
-    shared.data.events.get(usize::try_from(index).ok()?)
+fn replace_all(body: Vec<u8>, mark: &str, with: &[u8]) -> Vec<u8> {
+    let mark = mark.as_bytes();
+    if !body.windows(mark.len()).any(|w| w == mark) {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(mark) {
+            out.extend_from_slice(with);
+            i += mark.len();
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn success(shared: &Shared, mut data: Value) -> Response {
+    let quirks = lock(&shared.quirks).clone();
+    if let Some(page) = data.as_object_mut().filter(|d| d.contains_key("entries")) {
+        if quirks.contains(&Quirk::NoTotal) {
+            page.remove("total");
+        }
+        if quirks.contains(&Quirk::NoStartEcho) {
+            page.remove("start");
+        }
+    }
+    let mut body = serde_json::to_vec(&json!({"status": "success", "code": 200, "data": data}))
+        .unwrap_or_default();
+    if quirks.iter().any(|q| {
+        matches!(
+            q,
+            Quirk::LoneSurrogateInTitle(_) | Quirk::InvalidUtf8InTitle(_)
+        )
+    }) {
+        body = replace_all(body, LONE_SURROGATE_MARK, br"\ud83c");
+        body = replace_all(body, INVALID_UTF8_MARK, &[0xFF]);
+    }
+    if quirks.contains(&Quirk::Bom(FaultTarget::Data)) {
+        body.splice(0..0, BOM);
+    }
+    if quirks.contains(&Quirk::Gzip) {
+        return gzip_chunked(shared, body);
+    }
+    shared
+        .data_bytes
+        .fetch_add(body.len() as u64, Ordering::SeqCst);
+    respond(shared.config.success_status, "application/json", body)
+}
+
+/// `body` gzip-compressed, sent in chunks of 1 KiB (no `Content-Length`).
+fn gzip_chunked(shared: &Shared, body: Vec<u8>) -> Response {
+    let status = shared.config.success_status;
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a `Vec` cannot fail.
+    let compressed = match encoder.write_all(&body).and_then(|()| encoder.finish()) {
+        Ok(bytes) => bytes,
+        Err(_) => return error_envelope(500, "gzip failed"),
+    };
+    shared
+        .data_bytes
+        .fetch_add(compressed.len() as u64, Ordering::SeqCst);
+    let chunks: Vec<Result<bytes::Bytes, std::convert::Infallible>> = compressed
+        .chunks(1024)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CONTENT_ENCODING,
+        header::HeaderValue::from_static("gzip"),
+    );
+    response
 }
 
 /// `start` and `limit` as the server reads them: `limit` defaults to 10 and is capped
@@ -618,7 +920,14 @@ fn window(shared: &Shared, q: &[(String, String)]) -> (usize, u64, usize) {
     let asked = last(q, "limit")
         .and_then(|s| s.trim().parse::<u64>().ok())
         .unwrap_or(u64::from(shared.config.default_limit));
-    let effective = asked.min(u64::from(shared.config.limit_cap)) as usize;
+    let cap = lock(&shared.quirks)
+        .iter()
+        .filter_map(|q| match q {
+            Quirk::LimitCap(cap) => Some(*cap),
+            _ => None,
+        })
+        .fold(shared.config.limit_cap, u32::min);
+    let effective = asked.min(u64::from(cap)) as usize;
     (start, asked, effective)
 }
 
@@ -685,7 +994,7 @@ fn date_window(q: &[(String, String)]) -> Result<(Option<Date>, Option<Date>), S
     Ok((read("startDate")?, read("endDate")?))
 }
 
-fn events(shared: &Shared, q: &[(String, String)]) -> Response {
+fn events(shared: &Shared, q: &[(String, String)], shift: Option<&Fault>) -> Response {
     let (from, to) = match date_window(q) {
         Ok(w) => w,
         Err(message) => return error_envelope(400, &message),
@@ -695,7 +1004,9 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
         .filter(|(k, _)| !matches!(k.as_str(), "start" | "limit" | "fields"))
         .collect();
     key.sort();
-    let key = format!("{key:?}");
+    let data = read(&shared.data);
+    // The indices of a cached result are only valid for the state they were made of.
+    let key = format!("{}:{key:?}", data.generation);
     let cached = lock(&shared.last_filter)
         .as_ref()
         .filter(|(k, _)| *k == key)
@@ -703,23 +1014,30 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
     let matches = match cached {
         Some(m) => m,
         None => {
-            let m = Arc::new(filter_events(shared, q, from, to));
+            let m = Arc::new(filter_events(&data, q, from, to));
             *lock(&shared.last_filter) = Some((key, m.clone()));
             m
         }
     };
     let (start, asked, effective) = window(shared, q);
     let fields: HashSet<String> = list(q, "fields").into_iter().collect();
+    let quirks = lock(&shared.quirks).clone();
     let entries: Vec<Value> = matches
         .iter()
         .skip(start)
         .take(effective)
-        .map(|&i| shared.data.events[i as usize].render(&|f| fields.contains(f)))
+        .map(|&i| render_event(&data.events[i as usize], &fields, &quirks))
         .collect();
+    let first = matches.get(start).map(|&i| data.events[i as usize].clone());
+    let total = matches.len();
+    drop(data);
+    if let (Some(shift), Some(first)) = (shift, first) {
+        apply_shift(shared, shift, &first);
+    }
     success(
         shared,
         json!({
-            "total": matches.len(),
+            "total": total,
             "start": start,
             "limit": asked,
             "startDate": from.map(data::fmt_date),
@@ -729,13 +1047,46 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
     )
 }
 
+/// After a page whose first event is `first`: publish an event sorting before it, or
+/// delete it.
+fn apply_shift(shared: &Shared, shift: &Fault, first: &data::EventRec) {
+    let now = civil_now(shared.config.clock.as_ref());
+    let mut data = write(&shared.data);
+    let Some(position) = data.position(first.id) else {
+        return;
+    };
+    if *shift == Fault::ShiftByDelete {
+        data.remove(position);
+        return;
+    }
+    let start = first.day.to_datetime(jiff::civil::Time::midnight());
+    let fields = data::Fields {
+        title: "Pop-up Storytime",
+        sub_title: "",
+        start,
+        end: start
+            .checked_add(jiff::Span::new().minutes(30))
+            .unwrap_or(start),
+        location: data::location_index(first.location_id()).unwrap_or(0),
+    };
+    data.add(&fields, now, Some(position));
+}
+
+/// `clock`'s time as a UTC wall time in whole seconds, for `eventLastUpdated`.
+fn civil_now(clock: &dyn Clock) -> jiff::civil::DateTime {
+    jiff::Timestamp::try_from(clock.now())
+        .and_then(|t| jiff::Timestamp::from_second(t.as_second()))
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).datetime())
+        .unwrap_or_default()
+}
+
 fn filter_events(
-    shared: &Shared,
+    data: &DataSet,
     q: &[(String, String)],
     from: Option<Date>,
     to: Option<Date>,
 ) -> Vec<u32> {
-    let events = &shared.data.events;
+    let events = &data.events;
     // Events are stored by day: find the window by binary search.
     let lo = from.map_or(0, |d| events.partition_point(|e| e.day < d));
     let hi = to.map_or(events.len(), |d| events.partition_point(|e| e.day <= d));
@@ -776,9 +1127,12 @@ fn filter_events(
     if let Some(by) = last(q, "sortBy") {
         let descending = last(q, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
         match by {
-            "eventStart" => out.sort_by_key(|&i| (events[i as usize].start, i)),
-            "eventLastUpdated" => out.sort_by_key(|&i| (events[i as usize].updated, i)),
-            "title" => out.sort_by_key(|&i| (events[i as usize].title(), i)),
+            // Ties in the order of ids, which do not move when events are added or removed.
+            "eventStart" => out.sort_by_key(|&i| (events[i as usize].start, events[i as usize].id)),
+            "eventLastUpdated" => {
+                out.sort_by_key(|&i| (events[i as usize].updated, events[i as usize].id));
+            }
+            "title" => out.sort_by_key(|&i| (events[i as usize].title(), events[i as usize].id)),
             _ => {}
         }
         if descending {
@@ -801,8 +1155,8 @@ fn reservations(shared: &Shared, q: &[(String, String)]) -> Response {
     let location = last(q, "locationId").and_then(|s| s.trim().parse::<u64>().ok());
     let room = last(q, "roomId").and_then(|s| s.trim().parse::<u64>().ok());
     let fields: HashSet<String> = list(q, "fields").into_iter().collect();
-    let matching: Vec<&data::ReservationRec> = shared
-        .data
+    let data = read(&shared.data);
+    let matching: Vec<&data::ReservationRec> = data
         .reservations
         .iter()
         .filter(|r| {
@@ -867,6 +1221,204 @@ mod tests {
         let over = |n: u32| data.events.iter().any(|e| e.registrants > n);
         assert!(over(c.default_limit));
         assert!(!over(c.limit_cap));
+    }
+
+    async fn body(response: Response) -> Value {
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// The ids and `total` of a full events listing for `query`.
+    async fn listing(sandbox: &CommunicoSandbox, query: &str) -> (Vec<u64>, u64) {
+        let q = pairs(Some(&format!("{query}&limit=250")));
+        let page = body(events(&sandbox.shared, &q, None)).await;
+        let ids = page["data"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["eventId"].as_u64().unwrap())
+            .collect();
+        (ids, page["data"]["total"].as_u64().unwrap())
+    }
+
+    #[tokio::test]
+    async fn changes_show_in_listings_totals_and_single_events() {
+        let config = CommunicoConfig::default().events(60).events_per_day(30);
+        let (sandbox, _) = CommunicoSandbox::new(config, "");
+        let day1 = "startDate=2024-05-01&endDate=2024-05-01";
+        let day2 = "startDate=2024-05-02&endDate=2024-05-02";
+        let (before, total) = listing(&sandbox, day1).await;
+        let n = before.len();
+        assert_eq!(total, n as u64);
+        let (_, day2_total) = listing(&sandbox, day2).await;
+
+        let at = |d: i8, h: i8| jiff::civil::date(2024, 5, d).at(h, 0, 0, 0);
+        let id = sandbox
+            .add_event(&EventEdit::new("Chess Club", at(1, 8), at(1, 9)).location_id(416))
+            .unwrap();
+        assert_eq!(id, 100_060);
+        let (ids, total) = listing(&sandbox, day1).await;
+        assert_eq!(total, n as u64 + 1);
+        assert_eq!(ids[..n], before[..]);
+        assert_eq!(ids[n], id);
+        // Sorted by start, 08:00 comes first (every generated event starts at 09:00 or later
+        // except all-day ones, which start at midnight).
+        let (sorted, _) = listing(&sandbox, &format!("{day1}&sortBy=eventStart")).await;
+        let first_timed = sorted.iter().position(|&e| e == id).unwrap();
+        assert!(first_timed < 5, "{sorted:?}");
+        let (found, _) = listing(&sandbox, &format!("{day1}&term=chess")).await;
+        assert_eq!(found, [id]);
+        let event = sandbox.event_json(id, &[]).unwrap();
+        assert_eq!(event["title"], "Chess Club");
+        assert_eq!(event["locationId"], 416);
+        assert_eq!(event["modified"], "");
+
+        let stamp = event["eventLastUpdated"].clone();
+        sandbox
+            .update_event(id, |e| {
+                e.title = "Chess & Checkers".into();
+                e.start = at(2, 8);
+                e.end = at(2, 10);
+            })
+            .unwrap();
+        assert_eq!(listing(&sandbox, day1).await.0, before);
+        let (ids, total) = listing(&sandbox, day2).await;
+        assert_eq!((ids.last(), total), (Some(&id), day2_total + 1));
+        let event = sandbox.event_json(id, &[]).unwrap();
+        assert_eq!(event["title"], "Chess & Checkers");
+        assert_eq!(event["eventStart"], "2024-05-02 08:00:00");
+        assert_ne!(event["eventLastUpdated"], stamp);
+
+        sandbox.cancel_event(id).unwrap();
+        assert_eq!(sandbox.event_json(id, &[]).unwrap()["modified"], "canceled");
+        assert_eq!(
+            listing(&sandbox, day2).await.1,
+            day2_total + 1,
+            "canceled events stay listed"
+        );
+
+        let original = before[3];
+        let recurring = sandbox.event_json(original, &[]).unwrap()["recurringId"].clone();
+        let copy = sandbox
+            .reschedule_event(original, at(2, 12), at(2, 13))
+            .unwrap();
+        let moved = sandbox.event_json(original, &[]).unwrap();
+        assert_eq!(moved["modified"], "rescheduled");
+        assert_eq!(moved["newEventId"], copy);
+        let replacement = sandbox.event_json(copy, &[]).unwrap();
+        assert_eq!(replacement["recurringId"], recurring);
+        assert_eq!(replacement["modified"], "");
+        assert_eq!(replacement["eventStart"], "2024-05-02 12:00:00");
+        assert!(listing(&sandbox, day2).await.0.contains(&copy));
+        assert!(listing(&sandbox, day1).await.0.contains(&original));
+
+        sandbox.delete_event(before[0]).unwrap();
+        let (ids, total) = listing(&sandbox, day1).await;
+        assert_eq!((ids.len(), total), (n - 1, n as u64 - 1));
+        assert_eq!(ids, before[1..]);
+        assert!(sandbox.event_json(before[0], &[]).is_none());
+        assert_eq!(
+            sandbox.delete_event(before[0]),
+            Err(EditError::UnknownEvent(before[0]))
+        );
+        assert_eq!(
+            sandbox.add_event(&EventEdit::new("x", at(1, 8), at(1, 9)).location_id(1)),
+            Err(EditError::UnknownLocation(1))
+        );
+        assert!(matches!(
+            sandbox.update_event(id, |e| e.end = at(1, 1)),
+            Err(EditError::EndBeforeStart { .. })
+        ));
+        assert_eq!(sandbox.event_ids().len(), 61);
+    }
+
+    async fn raw(response: Response) -> (HeaderMap, Vec<u8>) {
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (headers, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn quirks_change_the_answers_as_armed() {
+        let config = CommunicoConfig::default().events(60);
+        let (sandbox, _) = CommunicoSandbox::new(config, "");
+        let q = pairs(Some("startDate=2024-05-01&endDate=2024-05-01&limit=20"));
+        let id = sandbox.event_ids()[0];
+        sandbox.arm(Quirk::NoTotal);
+        sandbox.arm(Quirk::NoStartEcho);
+        sandbox.arm(Quirk::LimitCap(7));
+        sandbox.arm(Quirk::Bom(FaultTarget::Data));
+        sandbox.arm(Quirk::LoneSurrogateInTitle(id));
+        sandbox.arm(Quirk::InvalidUtf8InTitle(sandbox.event_ids()[1]));
+        let (_, body) = raw(events(&sandbox.shared, &q, None)).await;
+        assert!(body.starts_with(&BOM));
+        let text = String::from_utf8_lossy(&body[3..]).into_owned();
+        assert!(text.contains(r#"\ud83c""#), "{text}");
+        assert!(text.contains("\u{FFFD}\""), "the FF byte: {text}");
+        let clean = text.replace(r"\ud83c", "");
+        let page: Value = serde_json::from_str(&clean).unwrap();
+        assert!(page["data"].get("total").is_none() && page["data"].get("start").is_none());
+        assert_eq!(page["data"]["entries"].as_array().unwrap().len(), 7);
+
+        sandbox.disarm(&Quirk::Bom(FaultTarget::Data));
+        sandbox.disarm(&Quirk::LoneSurrogateInTitle(id));
+        sandbox.disarm(&Quirk::InvalidUtf8InTitle(sandbox.event_ids()[1]));
+        sandbox.arm(Quirk::Gzip);
+        let (headers, body) = raw(events(&sandbox.shared, &q, None)).await;
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        assert!(headers.get(header::CONTENT_LENGTH).is_none());
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+            .unwrap();
+        let page: Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(page["status"], "success");
+
+        sandbox.arm(Quirk::ScopeArray);
+        sandbox.arm(Quirk::Bom(FaultTarget::Token));
+        let mut basic = HeaderMap::new();
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode("sandbox-key:sandbox-secret");
+        basic.insert(
+            header::AUTHORIZATION,
+            format!("Basic {credentials}").parse().unwrap(),
+        );
+        let (_, body) = raw(token(
+            &sandbox.shared,
+            &basic,
+            b"grant_type=client_credentials",
+        ))
+        .await;
+        assert!(body.starts_with(&BOM));
+        let answer: Value = serde_json::from_slice(&body[3..]).unwrap();
+        assert_eq!(answer["scope"], json!(["EVENTS", "ROOMS"]));
+    }
+
+    #[tokio::test]
+    async fn shifts_move_the_offsets_after_the_page() {
+        let config = CommunicoConfig::default().events(60);
+        let (sandbox, _) = CommunicoSandbox::new(config, "");
+        let day = "startDate=2024-05-01&endDate=2024-05-01&sortBy=eventStart";
+        let (before, total) = listing(&sandbox, day).await;
+        let q = pairs(Some(&format!("{day}&limit=10")));
+        raw(events(&sandbox.shared, &q, Some(&Fault::ShiftByInsert))).await;
+        let (after, grown) = listing(&sandbox, day).await;
+        assert_eq!(grown, total + 1);
+        let added = *after.iter().find(|id| !before.contains(id)).unwrap();
+        assert!(after.iter().position(|&e| e == added).unwrap() < 10);
+        assert_eq!(
+            after[10..],
+            before[9..],
+            "every later offset moved up by one"
+        );
+
+        raw(events(&sandbox.shared, &q, Some(&Fault::ShiftByDelete))).await;
+        let (last, shrunk) = listing(&sandbox, day).await;
+        assert_eq!(shrunk, total);
+        assert_eq!(last[..], after[1..]);
     }
 
     #[test]
