@@ -363,3 +363,28 @@ mod schedules {
         }
     }
 }
+
+/// Input 2: `Content-Encoding: gzip`, chunked, whatever the request asked for: the
+/// transports decode it (the default reqwest one and hyper), and the listing is whole.
+#[tokio::test]
+async fn gzip_chunked_answers_are_decoded_over_both_transports() {
+    let h = thirty_capped_at_ten().await;
+    h.api().arm(Quirk::Gzip);
+    let expected = published(h.api());
+    assert_eq!(ids(&list(&h, one_day(200)).await), expected);
+
+    let api = h.api();
+    let over_hyper = communico::Client::builder()
+        .base_url(api.base_url())
+        .credentials(api.key(), communico::ClientSecret::new(api.secret()))
+        .transport(http_hyper::HyperTransport::new().unwrap())
+        .build()
+        .unwrap();
+    let events: Vec<Event> = over_hyper
+        .events(one_day(200))
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids(&events), expected);
+}
