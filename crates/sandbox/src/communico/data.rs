@@ -115,6 +115,12 @@ pub(crate) struct EventRec {
     pub(crate) registrants: u32,
     pub(crate) image: bool,
     pub(crate) updated: DateTime,
+    /// `modified`: `""`, `"canceled"` or `"rescheduled"` (reference §3, E6, E7).
+    pub(crate) modified: &'static str,
+    /// A title set through the mutation API, replacing the generated one.
+    pub(crate) title_text: Option<Box<str>>,
+    /// A subtitle set through the mutation API, replacing the generated one.
+    pub(crate) sub_title_text: Option<Box<str>>,
 }
 
 /// One reservation, compactly.
@@ -133,8 +139,14 @@ pub(crate) struct ReservationRec {
 /// The whole data set.
 #[derive(Debug)]
 pub(crate) struct DataSet {
+    /// Ordered by day, then as inserted (generated events by id).
     pub(crate) events: Vec<EventRec>,
     pub(crate) reservations: Vec<ReservationRec>,
+    /// Bumped by every change, so that cached query results of an older state are not
+    /// served.
+    pub(crate) generation: u64,
+    /// The next id to give an added event.
+    pub(crate) next_id: u64,
 }
 
 /// SplitMix64: a tiny, good-enough deterministic mixer.
@@ -264,6 +276,13 @@ impl DataSet {
                 registrants,
                 image: (h >> 62).is_multiple_of(2),
                 updated: add_minutes(at(add_days(first_day, -30), 9, 0), (i % 40_000) as i64 * 7),
+                modified: match special {
+                    Special::Canceled => "canceled",
+                    Special::Rescheduled => "rescheduled",
+                    _ => "",
+                },
+                title_text: None,
+                sub_title_text: None,
             });
         }
         let mut reservations = Vec::new();
@@ -288,7 +307,181 @@ impl DataSet {
         DataSet {
             events,
             reservations,
+            generation: 0,
+            next_id: first_event_id() + count as u64,
         }
+    }
+}
+
+/// The members of an event that the mutation API sets.
+pub(crate) struct Fields<'a> {
+    pub(crate) title: &'a str,
+    pub(crate) sub_title: &'a str,
+    pub(crate) start: DateTime,
+    pub(crate) end: DateTime,
+    pub(crate) location: u8,
+}
+
+/// The index in [`LOCATIONS`] of a `locationId`.
+pub(crate) fn location_index(location_id: u64) -> Option<u8> {
+    LOCATIONS
+        .iter()
+        .position(|(id, _)| *id == location_id)
+        .and_then(|i| u8::try_from(i).ok())
+}
+
+impl DataSet {
+    /// Where the event `id` is stored.
+    pub(crate) fn position(&self, id: u64) -> Option<usize> {
+        // Until events are inserted or removed, a generated event sits at its id's offset.
+        let guess = id
+            .checked_sub(first_event_id())
+            .and_then(|i| usize::try_from(i).ok());
+        if let Some(i) = guess.filter(|&i| self.events.get(i).is_some_and(|e| e.id == id)) {
+            return Some(i);
+        }
+        self.events.iter().position(|e| e.id == id)
+    }
+
+    pub(crate) fn get(&self, id: u64) -> Option<&EventRec> {
+        self.position(id).map(|i| &self.events[i])
+    }
+
+    /// The latest `eventLastUpdated`, one second on from every earlier one and not
+    /// before `now`.
+    fn next_update(&self, now: DateTime) -> DateTime {
+        let latest = self.events.iter().map(|e| e.updated).max();
+        match latest {
+            Some(latest) if latest >= now => latest
+                .checked_add(jiff::Span::new().seconds(1))
+                .unwrap_or(latest),
+            _ => now,
+        }
+    }
+
+    /// Stores `rec` after every event of its day (or at `at`, when that keeps the days in
+    /// order), and returns its position.
+    fn insert(&mut self, rec: EventRec, at: Option<usize>) -> usize {
+        let fits = |i: usize| {
+            i <= self.events.len()
+                && (i == 0 || self.events[i - 1].day <= rec.day)
+                && self.events.get(i).is_none_or(|e| e.day >= rec.day)
+        };
+        let at = match at.filter(|&i| fits(i)) {
+            Some(i) => i,
+            None => self.events.partition_point(|e| e.day <= rec.day),
+        };
+        self.events.insert(at, rec);
+        self.generation += 1;
+        at
+    }
+
+    /// Adds a plain published, drop-in event and returns its id. `at` asks for a storage
+    /// position (the default order); it is used when it keeps the days in order.
+    pub(crate) fn add(&mut self, fields: &Fields<'_>, now: DateTime, at: Option<usize>) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let rec = EventRec {
+            id,
+            recurring_id: 3000 + id % 997,
+            day: fields.start.date(),
+            start: fields.start,
+            end: fields.end,
+            special: Special::None,
+            new_event_id: None,
+            location: fields.location,
+            room: Some(rooms_of(fields.location)[0]),
+            title: 0,
+            types: 1,
+            ages: 1 << (AGES.len() - 1),
+            ages_null: false,
+            registration: Registration::DropIn,
+            max_attendees: 0,
+            registrants: 0,
+            image: false,
+            updated: self.next_update(now),
+            modified: "",
+            title_text: Some(fields.title.into()),
+            sub_title_text: Some(fields.sub_title.into()),
+        };
+        self.insert(rec, at);
+        id
+    }
+
+    /// Applies `fields` to the event at `position`, moving it when its day changes.
+    pub(crate) fn update(&mut self, position: usize, fields: &Fields<'_>, now: DateTime) {
+        let updated = self.next_update(now);
+        let mut rec = self.events.remove(position);
+        if rec.title() != fields.title {
+            rec.title_text = Some(fields.title.into());
+        }
+        if rec.sub_title() != fields.sub_title {
+            rec.sub_title_text = Some(fields.sub_title.into());
+        }
+        if rec.start != fields.start || rec.end != fields.end {
+            if rec.special == Special::NullTimes {
+                rec.special = Special::None;
+            }
+            rec.start = fields.start;
+            rec.end = fields.end;
+        }
+        if rec.location != fields.location {
+            rec.location = fields.location;
+            rec.room = rec.room.map(|_| rooms_of(fields.location)[0]);
+        }
+        // Same day: same place; another day: after the events already on it.
+        let keep = (rec.day == fields.start.date()).then_some(position);
+        rec.day = fields.start.date();
+        rec.updated = updated;
+        self.insert(rec, keep);
+    }
+
+    /// Marks the event at `position` canceled.
+    pub(crate) fn cancel(&mut self, position: usize, now: DateTime) {
+        let updated = self.next_update(now);
+        let rec = &mut self.events[position];
+        rec.modified = "canceled";
+        rec.updated = updated;
+        self.generation += 1;
+    }
+
+    /// Marks the event at `position` rescheduled to a copy at `start`..`end`, which is
+    /// added with the same `recurringId` (reference E7); returns the copy's id.
+    pub(crate) fn reschedule(
+        &mut self,
+        position: usize,
+        start: DateTime,
+        end: DateTime,
+        now: DateTime,
+    ) -> u64 {
+        let updated = self.next_update(now);
+        let id = self.next_id;
+        self.next_id += 1;
+        let original = &mut self.events[position];
+        original.modified = "rescheduled";
+        original.new_event_id = Some(id);
+        original.updated = updated;
+        let mut copy = original.clone();
+        copy.id = id;
+        copy.modified = "";
+        copy.new_event_id = None;
+        copy.special = match copy.special {
+            Special::Canceled | Special::Rescheduled | Special::NullTimes => Special::None,
+            other => other,
+        };
+        copy.day = start.date();
+        copy.start = start;
+        copy.end = end;
+        copy.registrants = 0;
+        self.insert(copy, None);
+        id
+    }
+
+    /// Removes the event at `position` (its reservations stay, as a deleted event's
+    /// room bookings would).
+    pub(crate) fn remove(&mut self, position: usize) -> EventRec {
+        self.generation += 1;
+        self.events.remove(position)
     }
 }
 
@@ -317,12 +510,16 @@ fn names(mask: u8, all: &[&str]) -> Vec<Value> {
 }
 
 impl EventRec {
-    pub(crate) fn title(&self) -> &'static str {
-        TITLES[usize::from(self.title)].0
+    pub(crate) fn title(&self) -> &str {
+        self.title_text
+            .as_deref()
+            .unwrap_or(TITLES[usize::from(self.title)].0)
     }
 
-    pub(crate) fn sub_title(&self) -> &'static str {
-        TITLES[usize::from(self.title)].1
+    pub(crate) fn sub_title(&self) -> &str {
+        self.sub_title_text
+            .as_deref()
+            .unwrap_or(TITLES[usize::from(self.title)].1)
     }
 
     pub(crate) fn short_description(&self) -> String {
@@ -364,7 +561,7 @@ impl EventRec {
             .map(|(_, n)| *n)
     }
 
-    pub(crate) fn search_tags(&self) -> Vec<&'static str> {
+    pub(crate) fn search_tags(&self) -> Vec<&str> {
         if self.is_private() {
             vec!["StaffTraining"]
         } else if self.sub_title().starts_with('#') {
@@ -384,14 +581,7 @@ impl EventRec {
         m.insert("eventId".into(), json!(self.id));
         m.insert("recurringId".into(), json!(self.recurring_id));
         m.insert("status".into(), json!(self.status()));
-        m.insert(
-            "modified".into(),
-            json!(match self.special {
-                Special::Canceled => "canceled",
-                Special::Rescheduled => "rescheduled",
-                _ => "",
-            }),
-        );
+        m.insert("modified".into(), json!(self.modified));
         m.insert("newEventId".into(), json!(self.new_event_id));
         m.insert(
             "title".into(),

@@ -19,14 +19,22 @@
 //!   repeated, as reported of the real service.
 //!
 //! Faults ([`Fault`]) replace the next answers; counters say what was asked.
+//!
+//! The data set can be changed while it is served ([`CommunicoSandbox::add_event`],
+//! [`update_event`](CommunicoSandbox::update_event),
+//! [`cancel_event`](CommunicoSandbox::cancel_event),
+//! [`reschedule_event`](CommunicoSandbox::reschedule_event),
+//! [`delete_event`](CommunicoSandbox::delete_event)): every request after a change sees
+//! it, in listings, filters, `total` and single events alike.
 
 mod data;
+mod edit;
 mod faults;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::{Duration, SystemTime};
 
 use auth_core::clock::{Clock, SystemClock};
@@ -39,6 +47,7 @@ use jiff::civil::Date;
 use serde_json::{Value, json};
 
 use data::{AGES, DataSet, LOCATIONS, TYPES};
+pub use edit::{EditError, EventEdit};
 pub use faults::{Fault, FaultTarget};
 
 /// The path prefix the Communico service is mounted under.
@@ -159,7 +168,7 @@ impl CommunicoConfig {
 /// What the handlers share.
 struct Shared {
     config: CommunicoConfig,
-    data: DataSet,
+    data: RwLock<DataSet>,
     tokens: Mutex<HashMap<String, SystemTime>>,
     token_seq: AtomicU64,
     faults: Mutex<VecDeque<(FaultTarget, Fault)>>,
@@ -173,6 +182,15 @@ struct Shared {
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A handler that panicked cannot leave these maps half-updated: use them as they are.
     m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn read(data: &RwLock<DataSet>) -> RwLockReadGuard<'_, DataSet> {
+    data.read().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn write(data: &RwLock<DataSet>) -> RwLockWriteGuard<'_, DataSet> {
+    // Every change is one `Vec` operation after its checks: a panic cannot split one.
+    data.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The running Communico service: its URL, credentials, counters and fault controls.
@@ -201,7 +219,7 @@ impl CommunicoSandbox {
         );
         let shared = Arc::new(Shared {
             config,
-            data,
+            data: RwLock::new(data),
             tokens: Mutex::new(HashMap::new()),
             token_seq: AtomicU64::new(0),
             faults: Mutex::new(VecDeque::new()),
@@ -283,14 +301,13 @@ impl CommunicoSandbox {
 
     /// How many events the data set holds.
     pub fn event_count(&self) -> usize {
-        self.shared.data.events.len()
+        read(&self.shared.data).events.len()
     }
 
     /// The ids of the events on days `from..=to` that a query with no other filter than
     /// these dates (and `status=published`, no private events) returns, in order.
     pub fn published_event_ids(&self, from: Date, to: Date) -> Vec<u64> {
-        self.shared
-            .data
+        read(&self.shared.data)
             .events
             .iter()
             .filter(|e| {
@@ -302,11 +319,164 @@ impl CommunicoSandbox {
 
     /// The last day that has events.
     pub fn last_day(&self) -> Date {
-        self.shared
-            .data
+        read(&self.shared.data)
             .events
             .last()
             .map_or(self.shared.config.first_day, |e| e.day)
+    }
+
+    /// Every event's id, in the default order of listings (by day, then as added).
+    pub fn event_ids(&self) -> Vec<u64> {
+        read(&self.shared.data)
+            .events
+            .iter()
+            .map(|e| e.id)
+            .collect()
+    }
+
+    /// The event as `GET /v3/attend/events/{id}` serves it with these optional `fields`
+    /// (the `data` member), or `None` when there is no such event.
+    pub fn event_json(&self, event_id: u64, fields: &[&str]) -> Option<Value> {
+        read(&self.shared.data)
+            .get(event_id)
+            .map(|e| e.render(&|f| fields.contains(&f)))
+    }
+
+    /// The settable members of an event, as they are now.
+    pub fn event(&self, event_id: u64) -> Option<EventEdit> {
+        read(&self.shared.data).get(event_id).map(|e| EventEdit {
+            title: e.title().to_owned(),
+            sub_title: e.sub_title().to_owned(),
+            start: e.start,
+            end: e.end,
+            location_id: e.location_id(),
+        })
+    }
+
+    /// Publishes a new event (published, public, drop-in, `modified` `""`) and returns
+    /// its `eventId`, larger than any before. Listings, filters, `total` and
+    /// `/v3/attend/events/{id}` serve it from the next request on; in the default order
+    /// it comes after the events already on its day.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownLocation`], [`EditError::EndBeforeStart`].
+    pub fn add_event(&self, event: &EventEdit) -> Result<u64, EditError> {
+        let location = check(event)?;
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        Ok(data.add(&fields(event, location), now, None))
+    }
+
+    /// Changes an event's settable members through `edit` and stamps
+    /// `eventLastUpdated`. A new start date moves it to that day's listings.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`], or what [`add_event`](Self::add_event) refuses; then
+    /// nothing changes.
+    pub fn update_event(
+        &self,
+        event_id: u64,
+        edit: impl FnOnce(&mut EventEdit),
+    ) -> Result<(), EditError> {
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        let e = &data.events[position];
+        let mut event = EventEdit {
+            title: e.title().to_owned(),
+            sub_title: e.sub_title().to_owned(),
+            start: e.start,
+            end: e.end,
+            location_id: e.location_id(),
+        };
+        edit(&mut event);
+        let location = check(&event)?;
+        data.update(position, &fields(&event, location), now);
+        Ok(())
+    }
+
+    /// Cancels an event the way the API shows it: it stays listed, with `modified`
+    /// `"canceled"` (reference E6), and `eventLastUpdated` stamped.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`].
+    pub fn cancel_event(&self, event_id: u64) -> Result<(), EditError> {
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        data.cancel(position, now);
+        Ok(())
+    }
+
+    /// Reschedules an event the way the API shows it (reference E7): the event stays
+    /// listed with `modified` `"rescheduled"` and `newEventId` naming a replacement, a
+    /// copy at `start`..`end` with the same `recurringId`, whose id is returned.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`], [`EditError::EndBeforeStart`].
+    pub fn reschedule_event(
+        &self,
+        event_id: u64,
+        start: jiff::civil::DateTime,
+        end: jiff::civil::DateTime,
+    ) -> Result<u64, EditError> {
+        if end < start {
+            return Err(EditError::EndBeforeStart { start, end });
+        }
+        let now = self.now();
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        Ok(data.reschedule(position, start, end, now))
+    }
+
+    /// Deletes an event: it leaves every listing, `total` drops, and
+    /// `/v3/attend/events/{id}` answers `404`.
+    ///
+    /// # Errors
+    /// [`EditError::UnknownEvent`].
+    pub fn delete_event(&self, event_id: u64) -> Result<(), EditError> {
+        let mut data = write(&self.shared.data);
+        let position = data
+            .position(event_id)
+            .ok_or(EditError::UnknownEvent(event_id))?;
+        data.remove(position);
+        Ok(())
+    }
+
+    /// The configured clock's time as a UTC wall time, for `eventLastUpdated`.
+    fn now(&self) -> jiff::civil::DateTime {
+        // Whole seconds, as the API writes them.
+        jiff::Timestamp::try_from(self.shared.config.clock.now())
+            .and_then(|t| jiff::Timestamp::from_second(t.as_second()))
+            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).datetime())
+            .unwrap_or_default()
+    }
+}
+
+/// The location index of an edit, after checking it.
+fn check(event: &EventEdit) -> Result<u8, EditError> {
+    if event.end < event.start {
+        return Err(EditError::EndBeforeStart {
+            start: event.start,
+            end: event.end,
+        });
+    }
+    data::location_index(event.location_id).ok_or(EditError::UnknownLocation(event.location_id))
+}
+
+fn fields(event: &EventEdit, location: u8) -> data::Fields<'_> {
+    data::Fields {
+        title: &event.title,
+        sub_title: &event.sub_title,
+        start: event.start,
+        end: event.end,
+        location,
     }
 }
 
@@ -416,7 +586,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         ["v3", "attend", "events", id] => match id
             .parse::<u64>()
             .ok()
-            .and_then(|id| find_event(&shared, id))
+            .and_then(|id| read(&shared.data).get(id).cloned())
         {
             Some(e) => {
                 let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
@@ -428,7 +598,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             match id
                 .parse::<u64>()
                 .ok()
-                .and_then(|id| find_event(&shared, id))
+                .and_then(|id| read(&shared.data).get(id).cloned())
             {
                 Some(e) => {
                     let entries = (0..e.registrants)
@@ -461,11 +631,13 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         ["v3", "reserve", "reservations"] => reservations(&shared, &q),
         ["v3", "reserve", "reservations", id] => {
             let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
-            match id
-                .parse::<u64>()
-                .ok()
-                .and_then(|id| shared.data.reservations.iter().find(|r| r.id == id))
-            {
+            match id.parse::<u64>().ok().and_then(|id| {
+                read(&shared.data)
+                    .reservations
+                    .iter()
+                    .find(|r| r.id == id)
+                    .cloned()
+            }) {
                 Some(r) => success(&shared, r.render(&|f| fields.contains(f))),
                 None => error_envelope(404, "Reservation not found"),
             }
@@ -604,11 +776,6 @@ fn success(shared: &Shared, data: Value) -> Response {
     )
 }
 
-fn find_event(shared: &Shared, id: u64) -> Option<&data::EventRec> {
-    let index = id.checked_sub(data::first_event_id())?;
-    shared.data.events.get(usize::try_from(index).ok()?)
-}
-
 /// `start` and `limit` as the server reads them: `limit` defaults to 10 and is capped
 /// silently; the value asked for is what gets echoed.
 fn window(shared: &Shared, q: &[(String, String)]) -> (usize, u64, usize) {
@@ -695,7 +862,9 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
         .filter(|(k, _)| !matches!(k.as_str(), "start" | "limit" | "fields"))
         .collect();
     key.sort();
-    let key = format!("{key:?}");
+    let data = read(&shared.data);
+    // The indices of a cached result are only valid for the state they were made of.
+    let key = format!("{}:{key:?}", data.generation);
     let cached = lock(&shared.last_filter)
         .as_ref()
         .filter(|(k, _)| *k == key)
@@ -703,7 +872,7 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
     let matches = match cached {
         Some(m) => m,
         None => {
-            let m = Arc::new(filter_events(shared, q, from, to));
+            let m = Arc::new(filter_events(&data, q, from, to));
             *lock(&shared.last_filter) = Some((key, m.clone()));
             m
         }
@@ -714,7 +883,7 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
         .iter()
         .skip(start)
         .take(effective)
-        .map(|&i| shared.data.events[i as usize].render(&|f| fields.contains(f)))
+        .map(|&i| data.events[i as usize].render(&|f| fields.contains(f)))
         .collect();
     success(
         shared,
@@ -730,12 +899,12 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
 }
 
 fn filter_events(
-    shared: &Shared,
+    data: &DataSet,
     q: &[(String, String)],
     from: Option<Date>,
     to: Option<Date>,
 ) -> Vec<u32> {
-    let events = &shared.data.events;
+    let events = &data.events;
     // Events are stored by day: find the window by binary search.
     let lo = from.map_or(0, |d| events.partition_point(|e| e.day < d));
     let hi = to.map_or(events.len(), |d| events.partition_point(|e| e.day <= d));
@@ -776,9 +945,12 @@ fn filter_events(
     if let Some(by) = last(q, "sortBy") {
         let descending = last(q, "sortOrder").is_some_and(|o| o.eq_ignore_ascii_case("descending"));
         match by {
-            "eventStart" => out.sort_by_key(|&i| (events[i as usize].start, i)),
-            "eventLastUpdated" => out.sort_by_key(|&i| (events[i as usize].updated, i)),
-            "title" => out.sort_by_key(|&i| (events[i as usize].title(), i)),
+            // Ties in the order of ids, which do not move when events are added or removed.
+            "eventStart" => out.sort_by_key(|&i| (events[i as usize].start, events[i as usize].id)),
+            "eventLastUpdated" => {
+                out.sort_by_key(|&i| (events[i as usize].updated, events[i as usize].id));
+            }
+            "title" => out.sort_by_key(|&i| (events[i as usize].title(), events[i as usize].id)),
             _ => {}
         }
         if descending {
@@ -801,8 +973,8 @@ fn reservations(shared: &Shared, q: &[(String, String)]) -> Response {
     let location = last(q, "locationId").and_then(|s| s.trim().parse::<u64>().ok());
     let room = last(q, "roomId").and_then(|s| s.trim().parse::<u64>().ok());
     let fields: HashSet<String> = list(q, "fields").into_iter().collect();
-    let matching: Vec<&data::ReservationRec> = shared
-        .data
+    let data = read(&shared.data);
+    let matching: Vec<&data::ReservationRec> = data
         .reservations
         .iter()
         .filter(|r| {
@@ -867,6 +1039,117 @@ mod tests {
         let over = |n: u32| data.events.iter().any(|e| e.registrants > n);
         assert!(over(c.default_limit));
         assert!(!over(c.limit_cap));
+    }
+
+    async fn body(response: Response) -> Value {
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    /// The ids and `total` of a full events listing for `query`.
+    async fn listing(sandbox: &CommunicoSandbox, query: &str) -> (Vec<u64>, u64) {
+        let q = pairs(Some(&format!("{query}&limit=250")));
+        let page = body(events(&sandbox.shared, &q)).await;
+        let ids = page["data"]["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["eventId"].as_u64().unwrap())
+            .collect();
+        (ids, page["data"]["total"].as_u64().unwrap())
+    }
+
+    #[tokio::test]
+    async fn changes_show_in_listings_totals_and_single_events() {
+        let config = CommunicoConfig::default().events(60).events_per_day(30);
+        let (sandbox, _) = CommunicoSandbox::new(config, "");
+        let day1 = "startDate=2024-05-01&endDate=2024-05-01";
+        let day2 = "startDate=2024-05-02&endDate=2024-05-02";
+        let (before, total) = listing(&sandbox, day1).await;
+        let n = before.len();
+        assert_eq!(total, n as u64);
+        let (_, day2_total) = listing(&sandbox, day2).await;
+
+        let at = |d: i8, h: i8| jiff::civil::date(2024, 5, d).at(h, 0, 0, 0);
+        let id = sandbox
+            .add_event(&EventEdit::new("Chess Club", at(1, 8), at(1, 9)).location_id(416))
+            .unwrap();
+        assert_eq!(id, 100_060);
+        let (ids, total) = listing(&sandbox, day1).await;
+        assert_eq!(total, n as u64 + 1);
+        assert_eq!(ids[..n], before[..]);
+        assert_eq!(ids[n], id);
+        // Sorted by start, 08:00 comes first (every generated event starts at 09:00 or later
+        // except all-day ones, which start at midnight).
+        let (sorted, _) = listing(&sandbox, &format!("{day1}&sortBy=eventStart")).await;
+        let first_timed = sorted.iter().position(|&e| e == id).unwrap();
+        assert!(first_timed < 5, "{sorted:?}");
+        let (found, _) = listing(&sandbox, &format!("{day1}&term=chess")).await;
+        assert_eq!(found, [id]);
+        let event = sandbox.event_json(id, &[]).unwrap();
+        assert_eq!(event["title"], "Chess Club");
+        assert_eq!(event["locationId"], 416);
+        assert_eq!(event["modified"], "");
+
+        let stamp = event["eventLastUpdated"].clone();
+        sandbox
+            .update_event(id, |e| {
+                e.title = "Chess & Checkers".into();
+                e.start = at(2, 8);
+                e.end = at(2, 10);
+            })
+            .unwrap();
+        assert_eq!(listing(&sandbox, day1).await.0, before);
+        let (ids, total) = listing(&sandbox, day2).await;
+        assert_eq!((ids.last(), total), (Some(&id), day2_total + 1));
+        let event = sandbox.event_json(id, &[]).unwrap();
+        assert_eq!(event["title"], "Chess & Checkers");
+        assert_eq!(event["eventStart"], "2024-05-02 08:00:00");
+        assert_ne!(event["eventLastUpdated"], stamp);
+
+        sandbox.cancel_event(id).unwrap();
+        assert_eq!(sandbox.event_json(id, &[]).unwrap()["modified"], "canceled");
+        assert_eq!(
+            listing(&sandbox, day2).await.1,
+            day2_total + 1,
+            "canceled events stay listed"
+        );
+
+        let original = before[3];
+        let recurring = sandbox.event_json(original, &[]).unwrap()["recurringId"].clone();
+        let copy = sandbox
+            .reschedule_event(original, at(2, 12), at(2, 13))
+            .unwrap();
+        let moved = sandbox.event_json(original, &[]).unwrap();
+        assert_eq!(moved["modified"], "rescheduled");
+        assert_eq!(moved["newEventId"], copy);
+        let replacement = sandbox.event_json(copy, &[]).unwrap();
+        assert_eq!(replacement["recurringId"], recurring);
+        assert_eq!(replacement["modified"], "");
+        assert_eq!(replacement["eventStart"], "2024-05-02 12:00:00");
+        assert!(listing(&sandbox, day2).await.0.contains(&copy));
+        assert!(listing(&sandbox, day1).await.0.contains(&original));
+
+        sandbox.delete_event(before[0]).unwrap();
+        let (ids, total) = listing(&sandbox, day1).await;
+        assert_eq!((ids.len(), total), (n - 1, n as u64 - 1));
+        assert_eq!(ids, before[1..]);
+        assert!(sandbox.event_json(before[0], &[]).is_none());
+        assert_eq!(
+            sandbox.delete_event(before[0]),
+            Err(EditError::UnknownEvent(before[0]))
+        );
+        assert_eq!(
+            sandbox.add_event(&EventEdit::new("x", at(1, 8), at(1, 9)).location_id(1)),
+            Err(EditError::UnknownLocation(1))
+        );
+        assert!(matches!(
+            sandbox.update_event(id, |e| e.end = at(1, 1)),
+            Err(EditError::EndBeforeStart { .. })
+        ));
+        assert_eq!(sandbox.event_ids().len(), 61);
     }
 
     #[test]
