@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::Value;
 
 /// The kinds of change a sync reports, as the feed spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum ChangeKind {
     /// An event id the mirror has never held.

@@ -88,6 +88,15 @@ pub enum Error {
         limit_percent: f64,
     },
 
+    /// The change feed's callback failed (the output it writes to was closed or full);
+    /// the sync itself was committed before.
+    #[error("cannot write the change feed: {source}")]
+    Output {
+        /// The callback's error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// An argument cannot be used (a window that ends before it starts, a removal
     /// limit outside 0-100 %).
     #[error("{reason}")]

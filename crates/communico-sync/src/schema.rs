@@ -49,6 +49,12 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         event    TEXT
     );
     CREATE INDEX changes_by_sync ON changes (sync_id);",
+    // Version 2: the listing's filters (`scope`), so that a listing filtered by type,
+    // branch or term removes only events it could have listed.
+    "ALTER TABLE syncs ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+    ALTER TABLE events ADD COLUMN scope TEXT NOT NULL DEFAULT '';
+    DROP INDEX events_by_start;
+    CREATE INDEX events_by_scope_and_start ON events (scope, event_start);",
 ];
 
 /// The version a file has once every migration is applied.
