@@ -104,6 +104,8 @@ pub(crate) enum CommunicoCommand {
     Rooms(ListArgs),
     /// Room reservations (one request series per --status).
     Reservations(ReservationsArgs),
+    /// Keep an SQLite mirror of a window of events in step, and report what changed.
+    Sync(crate::sync_cmd::SyncArgs),
 }
 
 /// Output formats.
@@ -303,7 +305,7 @@ pub(crate) struct ServeArgs {
 
 /// A `YYYY-MM-DD` date that exists (`2016-11-31` does not), or `today`, `tomorrow`, or
 /// `+N` (N days from today), the presets library sites use.
-fn parse_date(text: &str) -> Result<Date, String> {
+pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
     date_from(text, crate::embedded::today())
 }
 

@@ -58,6 +58,7 @@ pub(crate) async fn run(
     let sandbox = if use_sandbox {
         let first_day = match &args.command {
             CommunicoCommand::Events(e) => e.from,
+            CommunicoCommand::Sync(s) => s.from,
             CommunicoCommand::Reservations(r) => r.from.unwrap_or_else(embedded::today),
             _ => embedded::today(),
         };
@@ -112,6 +113,7 @@ pub(crate) async fn run(
             let list = target.client.rooms().await.map_err(fail)?;
             list_out(l.output.format, term, &list)
         }
+        CommunicoCommand::Sync(s) => crate::sync_cmd::run(target.client, &target.base, s).await,
         CommunicoCommand::Reservations(r) => {
             let format = r.output.format;
             let query = reservation_query(r);

@@ -15,6 +15,7 @@ mod exit;
 mod ics;
 mod output;
 mod serve;
+mod sync_cmd;
 mod transport;
 
 use std::io::IsTerminal;
