@@ -38,6 +38,10 @@
 
 pub mod attendium;
 pub mod communico;
+// Sandbox-only routes that change the Communico data set; kept in the communico folder
+// beside the service they drive.
+#[path = "communico/admin.rs"]
+pub mod communico_admin;
 
 use std::fmt;
 use std::io;
@@ -113,6 +117,10 @@ impl SandboxBuilder {
         let communico = self.communico.map(|config| {
             let (service, routes) = communico::CommunicoSandbox::new(config, &base);
             router = std::mem::take(&mut router).nest_service(communico::PREFIX, routes);
+            router = std::mem::take(&mut router).nest_service(
+                communico_admin::ADMIN_PREFIX,
+                communico_admin::router(service.clone()),
+            );
             service
         });
         let attendium = match self.attendium {
