@@ -23,7 +23,7 @@ use crate::Error;
 use crate::envelope::{self, Page};
 use crate::event::{Event, Registrant};
 use crate::lookup::{AgeGroup, EventType, Location};
-use crate::paging::Pager;
+use crate::paging::{Listed, Lister};
 use crate::query::{EventField, EventQuery, MAX_PAGE_SIZE, QueryString, ReservationQuery};
 use crate::reserve::{Reservation, Room};
 use crate::stream::EventStream;
@@ -501,18 +501,21 @@ impl Client {
 
     /// Fetches every page of a list endpoint, `query` giving the query string of the page
     /// at an offset and size.
+    ///
+    /// Each entry comes once, and none that stays in the list throughout is lost while
+    /// entries are added or removed between pages (the rules of [`EventStream`]).
     async fn collect_pages<T, F>(&self, path: &str, query: F) -> Result<Vec<T>, Error>
     where
-        T: DeserializeOwned,
+        T: DeserializeOwned + Listed + serde::Serialize,
         F: Fn(u64, u32) -> String,
     {
-        let mut pager = Pager::new(0, MAX_PAGE_SIZE);
+        let mut lister = Lister::new(0, MAX_PAGE_SIZE);
         let mut all = Vec::new();
-        while let Some(start) = pager.next_start() {
+        while let Some(start) = lister.next_start() {
             let page: Page<T> = self.get(path, &query(start, MAX_PAGE_SIZE)).await?;
-            pager.record(page.start, page.entries.len(), page.total)?;
-            all.extend(page.entries);
+            all.extend(lister.record(page.start, page.entries, page.total)?);
         }
+        lister.finish()?;
         Ok(all)
     }
 }

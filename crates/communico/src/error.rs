@@ -89,6 +89,20 @@ pub enum Error {
         snippet: String,
     },
 
+    /// The listing kept changing while it was read: every one of `passes` passes over it
+    /// saw entries shift, appear twice or the `total` change, so entries may be missing
+    /// although none was handed out twice. Reading it again later may succeed.
+    #[error(
+        "the listing kept changing while it was read ({passes} passes, {received} entries \
+         received): some may be missing; try again"
+    )]
+    ListingUnstable {
+        /// How many passes were made.
+        passes: u32,
+        /// How many distinct entries were handed out.
+        received: u64,
+    },
+
     /// The body is JSON but not the expected shape (truncated, a missing `data`, a page
     /// whose `entries` is not a list).
     #[error("invalid response from the API (HTTP {status}): {reason}")]

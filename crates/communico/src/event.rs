@@ -244,6 +244,19 @@ api_object! {
     }
 }
 
+impl crate::paging::Listed for Event {
+    fn id(&self) -> Option<u64> {
+        self.event_id
+    }
+}
+
+impl crate::paging::Listed for Registrant {
+    // A library card may be empty or `null` for several registrants: compared by content.
+    fn id(&self) -> Option<u64> {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,3 +41,22 @@ api_object! {
         "name" => name: String,
     }
 }
+
+impl crate::paging::Listed for EventType {
+    // Filtered by name, and the `id` is not seen in the wild: compared by content.
+    fn id(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl crate::paging::Listed for AgeGroup {
+    fn id(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl crate::paging::Listed for Location {
+    fn id(&self) -> Option<u64> {
+        self.id
+    }
+}

@@ -1,88 +1,222 @@
-//! The paging rules shared by the event stream and the list endpoints.
+//! Exactly-once paging, shared by the event stream and the list endpoints.
 //!
-//! The API pages by `start` (an offset) and `limit`, and reports `total`. It caps `limit`
-//! silently (reference §1a, §4.7), so the next offset is always the previous one plus the
-//! number of entries actually received, never plus the limit asked for. Paging stops at
-//! an empty page, when the offset reaches the latest `total` (which may change between
-//! pages), or, when the server gives no `total`, at a page shorter than the limit asked
-//! for. With a `total`, a short page is not the end: it may just be the cap. The offset
-//! saturates: paging stops once it reaches `u64::MAX`.
+//! The API pages by `start` (an offset) and `limit`, reports `total`, caps `limit`
+//! silently (reference §1a, §4.7), and gives no snapshot: an event published, deleted or
+//! moved between two requests shifts every offset after it. Paging by offsets alone then
+//! repeats an entry (an insert before the cursor) or skips one (a deletion before it).
+//! [`Lister`] reads a listing so that each entry is handed out at most once and none that
+//! stays in the listing throughout is lost:
 //!
-//! A server that ignores `start` is caught when it echoes a different `start`. One that
-//! ignores `start`, echoes nothing and sends no `total` would hand out the same full page
-//! forever, so without a `total` paging stops with [`Error::InvalidResponse`] at the
-//! [`MAX_PAGES_WITHOUT_TOTAL`]th page that would not end it; that page is not recorded, so
-//! the next offset still points at it.
+//! - **Overlap.** Each page after the first is asked from [`OVERLAP`] entries before the
+//!   cursor, so its first entries should be the last ones already read. When they are,
+//!   nothing moved before the cursor and the rest of the page is new.
+//! - **Shift.** When they are not, the page is searched for the last entries read (the
+//!   anchor). Found at another place, the entries after the anchor are the ones not yet
+//!   read, whatever moved before it. Not found (several entries before the cursor were
+//!   deleted), the range before the cursor is read again, stepping back a page and then
+//!   twice as far each time, until the anchor shows up or the listing's first offset is
+//!   reached, from where everything is read again.
+//! - **Once.** Entities with an id (events, rooms, reservations, locations) are
+//!   remembered by id and never handed out twice. Entries without one (registrants, event
+//!   types, age groups) are compared by content and counted, so that two equal entries
+//!   are both kept.
+//! - **Verify.** Any sign that the listing changed during a pass (a shift, an entry
+//!   met twice, a `total` that changed) makes the end of the pass the start of another
+//!   one from the first offset, handing out only what was not handed out yet; this finds
+//!   an entry that moved from after the cursor to before it. After [`MAX_PASSES`] passes
+//!   that all saw changes, the listing ends with [`Error::ListingUnstable`] rather than
+//!   a silent gap.
+//!
+//! The end of a pass: the offset reaches the latest `total`; or a page brings nothing
+//! beyond the overlap; or, without a `total`, a page is shorter than an earlier one
+//! (shorter than the first page is not enough: that may be the server's cap). The offset
+//! saturates at `u64::MAX`. A server that ignores `start` is caught when it echoes
+//! another `start`; one that echoes nothing and sends no `total` is stopped with
+//! [`Error::InvalidResponse`] at the [`MAX_PAGES_WITHOUT_TOTAL`]th page of a pass that
+//! would not end it.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 
 use http::StatusCode;
+use serde::Serialize;
 
 use crate::Error;
 
-/// The most pages fetched while the server reports no `total`: 10,000 (two million
-/// entries at [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE)). Every real answer seen carries a
-/// `total` (reference §1c), so reaching this means the server is ignoring `start`.
+/// The most pages fetched in one pass while the server reports no `total`: 10,000 (two
+/// million entries at [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE)). Every real answer seen
+/// carries a `total` (reference §1c), so reaching this means the server ignores `start`.
 pub(crate) const MAX_PAGES_WITHOUT_TOTAL: u64 = 10_000;
 
-/// Where paging is, and whether it is over.
-#[derive(Debug, Clone)]
-pub(crate) struct Pager {
-    next: u64,
-    received: u64,
-    limit: u32,
-    total: Option<u64>,
-    pages: u64,
-    done: bool,
+/// How many already-read entries each page after the first repeats, to check that
+/// nothing moved before the cursor.
+pub(crate) const OVERLAP: u64 = 2;
+
+/// How many passes a listing may take when every one of them sees a change.
+pub(crate) const MAX_PASSES: u32 = 4;
+
+/// How many of the last entries read are remembered to find the place again after a
+/// shift.
+const ANCHORS: usize = 8;
+
+/// What identifies an entry: its id, or a hash of its content for entries without one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Key {
+    /// An id: the same id is the same entity, handed out once.
+    Id(u64),
+    /// A content hash: equal entries are counted, not merged.
+    Content(u64),
 }
 
-impl Pager {
-    pub(crate) fn new(start: u64, limit: u32) -> Self {
+/// An entry of a paged list.
+pub(crate) trait Listed {
+    /// The entry's id, when it has one.
+    fn id(&self) -> Option<u64>;
+}
+
+/// The key of `entry`: its id, or a hash of its JSON form.
+pub(crate) fn key_of<T: Listed + Serialize>(entry: &T) -> Key {
+    match entry.id() {
+        Some(id) => Key::Id(id),
+        None => {
+            let mut hasher = DefaultHasher::new();
+            // Serializing a model to JSON cannot fail (string keys, finite numbers); an
+            // empty form would only make equal-looking entries count together.
+            serde_json::to_vec(entry)
+                .unwrap_or_default()
+                .hash(&mut hasher);
+            Key::Content(hasher.finish())
+        }
+    }
+}
+
+/// Where a listing is, and whether it is over.
+#[derive(Debug, Clone)]
+pub(crate) struct Lister {
+    first: u64,
+    limit: u32,
+    /// The offset after the last entry read in this pass.
+    next: u64,
+    /// The offset the next request asks for, and how many entries before `next` it
+    /// repeats.
+    asked: u64,
+    overlap: u64,
+    /// While the anchor is lost: how far back the next request steps.
+    step: Option<u64>,
+    /// The keys of the last entries read in this pass, oldest first.
+    anchors: VecDeque<Key>,
+    total: Option<u64>,
+    pass_total: Option<u64>,
+    longest: usize,
+    handed_out: HashMap<Key, u32>,
+    pass_counts: HashMap<Key, u32>,
+    changed: bool,
+    passes: u32,
+    received: u64,
+    shifts: u64,
+    pass_pages: u64,
+    done: bool,
+    /// An error to report once the entries of the last page are handed out.
+    pending: Option<Error>,
+}
+
+impl Lister {
+    pub(crate) fn new(first: u64, limit: u32) -> Self {
         Self {
-            next: start,
-            received: 0,
+            first,
             limit,
+            next: first,
+            asked: first,
+            overlap: 0,
+            step: None,
+            anchors: VecDeque::with_capacity(ANCHORS),
             total: None,
-            pages: 0,
+            pass_total: None,
+            longest: 0,
+            handed_out: HashMap::new(),
+            pass_counts: HashMap::new(),
+            changed: false,
+            passes: 1,
+            received: 0,
+            shifts: 0,
+            pass_pages: 0,
             done: false,
+            pending: None,
         }
     }
 
-    /// The offset of the next page to ask for, or `None` when paging is over.
-    pub(crate) fn next_start(&self) -> Option<u64> {
-        (!self.done).then_some(self.next)
+    /// The offset of the next page to ask for, or `None` when the listing is over.
+    pub(crate) fn next_start(&mut self) -> Option<u64> {
+        if self.done {
+            return None;
+        }
+        let read = self.next - self.first;
+        match self.step {
+            Some(step) => {
+                self.asked = self.next.saturating_sub(step).max(self.first);
+                self.overlap = self.next - self.asked;
+            }
+            None => {
+                // No overlap while the server gives a single entry a page: it would
+                // leave no room for anything new.
+                let room = (self.longest as u64).saturating_sub(1);
+                self.overlap = OVERLAP.min(self.anchors.len() as u64).min(read).min(room);
+                self.asked = self.next - self.overlap;
+            }
+        }
+        Some(self.asked)
     }
 
-    /// Records a page of `count` entries that the server says starts at `echoed_start`.
-    pub(crate) fn record(
+    /// Reads a page asked for at the last [`next_start`](Self::next_start), which the
+    /// server says starts at `echoed_start` and counts `total` entries in all, and returns
+    /// the entries to hand out: those not handed out before, in the listing's order.
+    pub(crate) fn record<T: Listed + Serialize>(
         &mut self,
         echoed_start: Option<u64>,
-        count: usize,
+        entries: Vec<T>,
         total: Option<u64>,
-    ) -> Result<(), Error> {
+    ) -> Result<Vec<T>, Error> {
         if let Some(echo) = echoed_start {
             // A server that ignores `start` would send the first page forever.
-            if echo != self.next && count > 0 {
+            if echo != self.asked && !entries.is_empty() {
                 self.done = true;
                 return Err(Error::InvalidResponse {
                     status: StatusCode::OK,
                     reason: format!(
                         "asked for entries from offset {} but the page starts at {echo}",
-                        self.next
+                        self.asked
                     ),
                 });
             }
         }
-        let total = total.or(self.total);
-        let count = count as u64;
-        // A caller may start at any offset: saturate rather than overflow, and stop there.
-        let next = self.next.saturating_add(count);
-        let done = count == 0
+        let keys: Vec<Key> = entries.iter().map(key_of).collect();
+        let longest_before = self.longest;
+        self.longest = self.longest.max(keys.len());
+        if let Some(total) = total {
+            if self.pass_total.is_some_and(|t| t != total) {
+                self.changed = true;
+            }
+            self.pass_total = Some(total);
+            self.total = Some(total);
+        }
+
+        let Some(from) = self.place(&keys) else {
+            // The anchor is not in this page: step further back and ask again.
+            return Ok(Vec::new());
+        };
+        let pages = self.pass_pages.saturating_add(1);
+        let next = self.asked.saturating_add(keys.len() as u64);
+        // With a `total`, a short page may be the server's cap: only a page with nothing
+        // beyond the overlap ends the pass early. Without one, a page shorter than an
+        // earlier one does.
+        let end = keys.is_empty()
             || next == u64::MAX
-            || match total {
-                Some(total) => next >= total,
-                None => count < u64::from(self.limit),
+            || match self.total {
+                Some(total) => next >= total || keys.len() as u64 <= self.overlap,
+                None => keys.len() < longest_before,
             };
-        let pages = self.pages.saturating_add(1);
-        if !done && total.is_none() && pages >= MAX_PAGES_WITHOUT_TOTAL {
+        if !end && self.total.is_none() && pages >= MAX_PAGES_WITHOUT_TOTAL {
             self.done = true;
             return Err(Error::InvalidResponse {
                 status: StatusCode::OK,
@@ -93,12 +227,140 @@ impl Pager {
                 ),
             });
         }
-        self.total = total;
+        self.pass_pages = pages;
+        let mut out = Vec::with_capacity(entries.len().saturating_sub(from));
+        for (entry, key) in entries.into_iter().zip(keys).skip(from) {
+            if self.take(key) {
+                out.push(entry);
+            }
+        }
+        self.received = self.received.saturating_add(out.len() as u64);
         self.next = next;
-        self.received = self.received.saturating_add(count);
-        self.pages = pages;
-        self.done = done;
-        Ok(())
+        if end {
+            self.end_pass();
+        }
+        Ok(out)
+    }
+
+    /// Where in `keys` the entries not yet read in this pass begin, or `None` when the
+    /// page must be asked for again from further back.
+    fn place(&mut self, keys: &[Key]) -> Option<usize> {
+        let overlap = self.overlap as usize;
+        if self.anchors.is_empty() || overlap == 0 {
+            // Nothing to check against (the first page of a pass, or a server giving
+            // one entry a page); entries met twice still reveal a change.
+            return Some(0);
+        }
+        if self.step.is_none() && overlap <= self.anchors.len() && keys.len() >= overlap {
+            let expected = self.anchors.iter().skip(self.anchors.len() - overlap);
+            if keys[..overlap].iter().eq(expected) {
+                return Some(overlap);
+            }
+        }
+        // Something moved before the cursor: find the last entries read.
+        let last = overlap - 1;
+        for (age, anchor) in self.anchors.iter().rev().enumerate() {
+            let found = keys
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| *k == anchor)
+                .min_by_key(|(j, _)| j.abs_diff(last));
+            if let Some((j, _)) = found {
+                self.changed = true;
+                self.shifts = self.shifts.saturating_add(1);
+                self.step = None;
+                // Anchors newer than the one found were read already: skip them where
+                // they follow it.
+                let newer: Vec<Key> = self.anchors.iter().rev().take(age).rev().copied().collect();
+                let mut from = j + 1;
+                for k in newer {
+                    if keys.get(from) == Some(&k) {
+                        from += 1;
+                    }
+                }
+                return Some(from);
+            }
+        }
+        self.changed = true;
+        self.shifts = self.shifts.saturating_add(1);
+        if self.asked > self.first {
+            let step = self
+                .step
+                .map_or(u64::from(self.limit), |s| s.saturating_mul(2));
+            self.step = Some(step.max(self.next - self.asked + 1));
+            return None;
+        }
+        // Back at the first offset without finding the place: read everything again from
+        // here, handing out only what was not handed out.
+        self.restart_pass();
+        self.asked = self.first;
+        Some(0)
+    }
+
+    /// Counts `key` as read in this pass and says whether to hand its entry out.
+    fn take(&mut self, key: Key) -> bool {
+        if self.anchors.len() == ANCHORS {
+            self.anchors.pop_front();
+        }
+        self.anchors.push_back(key);
+        let seen = self.pass_counts.entry(key).or_insert(0);
+        *seen += 1;
+        let seen = *seen;
+        let out = self.handed_out.entry(key).or_insert(0);
+        match key {
+            Key::Id(_) => {
+                if seen > 1 {
+                    // The same entity twice in one pass: it moved past the cursor.
+                    self.changed = true;
+                }
+                if *out == 0 {
+                    *out = 1;
+                    true
+                } else {
+                    false
+                }
+            }
+            Key::Content(_) => {
+                if seen > *out {
+                    *out = seen;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+
+    fn restart_pass(&mut self) {
+        self.next = self.first;
+        self.step = None;
+        self.anchors.clear();
+        self.pass_counts.clear();
+        self.pass_total = None;
+        self.pass_pages = 0;
+    }
+
+    /// At the end of a pass: over, or another pass when this one saw a change.
+    fn end_pass(&mut self) {
+        if !self.changed {
+            self.done = true;
+        } else if self.passes >= MAX_PASSES {
+            self.done = true;
+            self.pending = Some(Error::ListingUnstable {
+                passes: self.passes,
+                received: self.received,
+            });
+        } else {
+            self.passes += 1;
+            self.changed = false;
+            self.restart_pass();
+        }
+    }
+
+    /// Once [`next_start`](Self::next_start) says the listing is over: whether it ended
+    /// complete, or the error that ended it (after the last page's entries).
+    pub(crate) fn finish(&mut self) -> Result<(), Error> {
+        self.pending.take().map_or(Ok(()), Err)
     }
 
     /// The latest `total`, once a page has arrived.
@@ -106,17 +368,27 @@ impl Pager {
         self.total
     }
 
-    /// Entries received so far.
+    /// Entries handed out so far.
     pub(crate) fn received(&self) -> u64 {
         self.received
     }
 
-    /// The offset the next page would start at.
+    /// The offset the next page would continue from.
     pub(crate) fn next_offset(&self) -> u64 {
         self.next
     }
 
-    /// Whether paging is over.
+    /// How many times the listing was seen to shift under the cursor.
+    pub(crate) fn shifts(&self) -> u64 {
+        self.shifts
+    }
+
+    /// How many passes the listing has taken so far (1 when nothing changed).
+    pub(crate) fn passes(&self) -> u32 {
+        self.passes
+    }
+
+    /// Whether the listing is over.
     pub(crate) fn is_done(&self) -> bool {
         self.done
     }
@@ -130,120 +402,208 @@ impl Pager {
 mod tests {
     use super::*;
 
-    /// Runs a pager against a list of (echoed start, count, total) answers and returns the
-    /// offsets asked for.
-    fn run(limit: u32, answers: &[(Option<u64>, usize, Option<u64>)]) -> Vec<u64> {
-        let mut pager = Pager::new(0, limit);
-        let mut asked = Vec::new();
-        for &(echo, count, total) in answers {
-            let Some(start) = pager.next_start() else {
-                break;
-            };
-            asked.push(start);
-            pager.record(echo, count, total).unwrap();
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+    struct Id(u64);
+
+    impl Listed for Id {
+        fn id(&self) -> Option<u64> {
+            Some(self.0)
         }
-        assert!(pager.is_done(), "paging should be over after {asked:?}");
-        asked
+    }
+
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    struct Anon(&'static str);
+
+    impl Listed for Anon {
+        fn id(&self) -> Option<u64> {
+            None
+        }
+    }
+
+    /// A listing that changes: `change(page_number, &mut list)` runs after each page is
+    /// served. The server caps pages at `cap` and reports a total when `with_total`.
+    fn run(
+        initial: Vec<u64>,
+        limit: u32,
+        cap: usize,
+        with_total: bool,
+        mut change: impl FnMut(usize, &mut Vec<u64>),
+    ) -> (Result<Vec<u64>, Error>, Vec<u64>, Lister) {
+        let mut list = initial;
+        let mut lister = Lister::new(0, limit);
+        let mut out = Vec::new();
+        let mut asked = Vec::new();
+        let mut n = 0;
+        while let Some(start) = lister.next_start() {
+            asked.push(start);
+            let from = (start as usize).min(list.len());
+            let page: Vec<Id> = list[from..]
+                .iter()
+                .take(cap.min(limit as usize))
+                .map(|&i| Id(i))
+                .collect();
+            let total = with_total.then_some(list.len() as u64);
+            change(n, &mut list);
+            n += 1;
+            match lister.record(Some(start), page, total) {
+                Ok(page) => out.extend(page.into_iter().map(|e| e.0)),
+                Err(e) => return (Err(e), asked, lister),
+            }
+            assert!(n < 10_000, "endless paging: {asked:?}");
+        }
+        if let Err(e) = lister.finish() {
+            return (Err(e), asked, lister);
+        }
+        (Ok(out), asked, lister)
     }
 
     #[test]
-    fn silent_cap_advances_by_received() {
-        // Asked for 200, the server gives 50 at a time; total 120.
-        let asked = run(
-            200,
-            &[
-                (Some(0), 50, Some(120)),
-                (Some(50), 50, Some(120)),
-                (Some(100), 20, Some(120)),
-            ],
-        );
-        assert_eq!(asked, [0, 50, 100]);
+    fn an_unchanging_listing_takes_one_pass_with_overlapping_pages() {
+        let (ids, asked, lister) = run((0..45).collect(), 10, 100, true, |_, _| {});
+        assert_eq!(ids.unwrap(), (0..45).collect::<Vec<_>>());
+        assert_eq!(asked, [0, 8, 16, 24, 32, 40]);
+        assert_eq!((lister.passes(), lister.shifts()), (1, 0));
     }
 
     #[test]
-    fn stops_at_total_short_or_empty_page() {
-        assert_eq!(
-            run(200, &[(None, 200, Some(400)), (None, 200, Some(400))]),
-            [0, 200]
-        );
-        // No total: a short page ends it.
-        assert_eq!(run(200, &[(None, 200, None), (None, 10, None)]), [0, 200]);
-        // Total says more, but the page is empty (events deleted meanwhile).
-        assert_eq!(
-            run(200, &[(None, 200, Some(500)), (None, 0, Some(500))]),
-            [0, 200]
-        );
+    fn a_silent_cap_and_a_missing_total_lose_nothing() {
+        // Asked for 200, given 7 at a time, no total.
+        let (ids, _, lister) = run((0..50).collect(), 200, 7, false, |_, _| {});
+        assert_eq!(ids.unwrap(), (0..50).collect::<Vec<_>>());
+        assert_eq!(lister.passes(), 1);
+        // Exactly one page short of the cap: still ends.
+        let (ids, asked, _) = run((0..5).collect(), 200, 7, false, |_, _| {});
+        assert_eq!(ids.unwrap(), (0..5).collect::<Vec<_>>());
+        assert_eq!(asked, [0, 3]);
     }
 
     #[test]
-    fn follows_a_changing_total() {
-        // Grows from 300 to 450 between pages, then shrinks to 420.
-        assert_eq!(
-            run(
-                200,
-                &[
-                    (None, 200, Some(300)),
-                    (None, 200, Some(450)),
-                    (None, 20, Some(420))
-                ]
+    fn an_insert_before_the_cursor_repeats_nothing() {
+        let (ids, _, lister) = run((0..30).collect(), 10, 10, true, |n, list| {
+            if n == 0 {
+                list.insert(0, 1000);
+            }
+        });
+        let mut ids = ids.unwrap();
+        assert_eq!(ids.len(), 31, "{ids:?}");
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), 31);
+        assert!(lister.shifts() >= 1);
+    }
+
+    #[test]
+    fn deletions_before_the_cursor_skip_nothing_that_stayed() {
+        for deleted in 1..=12 {
+            let (ids, _, _) = run((0..60).collect(), 10, 10, true, |n, list| {
+                if n == 1 {
+                    list.drain(0..deleted);
+                }
+            });
+            let ids = ids.unwrap();
+            let mut sorted = ids.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), ids.len(), "repeated: {ids:?}");
+            for id in deleted as u64..60 {
+                assert!(
+                    ids.contains(&id),
+                    "{deleted} deleted: {id} missing from {ids:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_entry_moving_before_the_cursor_is_found_by_another_pass() {
+        let (ids, _, lister) = run((0..40).collect(), 10, 10, true, |n, list| {
+            if n == 1 {
+                // 35 moves to the front; 3 is deleted at the same time.
+                list.retain(|&i| i != 35 && i != 3);
+                list.insert(0, 35);
+            }
+        });
+        let ids = ids.unwrap();
+        assert!(ids.contains(&35), "{ids:?}");
+        assert_eq!(ids.len(), 40);
+        assert!(lister.passes() >= 2);
+    }
+
+    #[test]
+    fn a_listing_that_never_settles_is_an_error_not_a_gap() {
+        let mut next = 10_000;
+        let (result, _, _) = run((0..100).collect(), 10, 10, true, |_, list| {
+            list.insert(0, next);
+            next += 1;
+        });
+        assert!(
+            matches!(
+                result,
+                Err(Error::ListingUnstable {
+                    passes: MAX_PASSES,
+                    ..
+                })
             ),
-            [0, 200, 400]
+            "{result:?}"
         );
+    }
+
+    #[test]
+    fn equal_entries_without_ids_are_all_kept() {
+        let list = ["a", "", "", "b", "", "c", "", "", "d", "e", "", "f"];
+        let mut lister = Lister::new(0, 4);
+        let mut out = Vec::new();
+        while let Some(start) = lister.next_start() {
+            let page: Vec<Anon> = list
+                .iter()
+                .skip(start as usize)
+                .take(4)
+                .map(|s| Anon(s))
+                .collect();
+            out.extend(lister.record(None, page, Some(list.len() as u64)).unwrap());
+        }
+        let out: Vec<&str> = out.into_iter().map(|a| a.0).collect();
+        assert_eq!(out, list);
     }
 
     #[test]
     fn a_huge_start_saturates_and_stops_at_u64_max() {
-        let mut pager = Pager::new(u64::MAX - 5, 200);
-        pager.record(None, 200, None).unwrap();
-        assert_eq!(pager.next_offset(), u64::MAX);
-        assert_eq!(pager.received(), 200);
-        assert_eq!(pager.next_start(), None);
-        // A total beyond reach does not keep it going either.
-        let mut pager = Pager::new(u64::MAX - 1, 10);
-        pager
-            .record(Some(u64::MAX - 1), 10, Some(u64::MAX))
-            .unwrap();
-        assert_eq!(pager.next_start(), None);
+        let mut lister = Lister::new(u64::MAX - 5, 200);
+        assert_eq!(lister.next_start(), Some(u64::MAX - 5));
+        let page: Vec<Id> = (0..200).map(Id).collect();
+        let out = lister.record(None, page, None).unwrap();
+        assert_eq!(out.len(), 200);
+        assert_eq!(lister.next_start(), None);
     }
 
     #[test]
     fn full_pages_without_a_total_stop_at_the_page_bound() {
-        let mut pager = Pager::new(0, 10);
-        for _ in 1..MAX_PAGES_WITHOUT_TOTAL {
-            pager.record(None, 10, None).unwrap();
-        }
-        let before = pager.next_offset();
-        let err = pager.record(None, 10, None).unwrap_err();
-        assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
-        assert_eq!(pager.next_start(), None);
-        // The refused page is not counted: resuming asks for it again.
-        assert_eq!(pager.next_offset(), before);
-        assert_eq!(pager.received(), before);
-    }
-
-    #[test]
-    fn the_page_bound_does_not_apply_with_a_total_or_at_the_end() {
-        let mut pager = Pager::new(0, 10);
-        for _ in 1..MAX_PAGES_WITHOUT_TOTAL {
-            pager.record(None, 10, None).unwrap();
-        }
-        // A short page at the bound is the end, not an error.
-        pager.record(None, 3, None).unwrap();
-        assert_eq!(pager.next_start(), None);
-        let mut pager = Pager::new(0, 1);
-        let total = MAX_PAGES_WITHOUT_TOTAL + 5;
-        for _ in 0..total {
-            pager.record(None, 1, Some(total)).unwrap();
-        }
-        assert_eq!(pager.next_start(), None);
-        assert_eq!(pager.received(), total);
+        // A server that ignores `start`: the same page, no echo, no total.
+        let mut lister = Lister::new(0, 1);
+        let mut pages = 0;
+        let error = loop {
+            let Some(_) = lister.next_start() else {
+                panic!("ended without an error after {pages} pages");
+            };
+            pages += 1;
+            if let Err(e) = lister.record(None, vec![Id(0)], None) {
+                break e;
+            }
+        };
+        assert!(matches!(error, Error::InvalidResponse { .. }), "{error:?}");
+        assert_eq!(pages, MAX_PAGES_WITHOUT_TOTAL);
+        assert_eq!(lister.received(), 1);
+        assert_eq!(lister.next_start(), None);
     }
 
     #[test]
     fn a_server_ignoring_start_is_an_error() {
-        let mut pager = Pager::new(0, 10);
-        pager.record(Some(0), 10, Some(100)).unwrap();
-        assert!(pager.record(Some(0), 10, Some(100)).is_err());
-        assert_eq!(pager.next_start(), None);
+        let mut lister = Lister::new(0, 10);
+        lister.next_start();
+        let page = |n| (0..n).map(Id).collect::<Vec<_>>();
+        lister.record(Some(0), page(10), Some(100)).unwrap();
+        lister.next_start();
+        assert!(lister.record(Some(0), page(10), Some(100)).is_err());
+        assert_eq!(lister.next_start(), None);
     }
 }

@@ -450,6 +450,17 @@ impl EventQuery {
         self.limit
     }
 
+    /// This query, sorted by `eventStart` ascending unless it names an order: a listing
+    /// read page by page needs an order that holds between requests, and the API's
+    /// default order is unspecified (reference §4.12; AS-3 asks for this one).
+    pub(crate) fn with_stable_order(self) -> Self {
+        if self.sort.is_some() {
+            self
+        } else {
+            self.sort("eventStart", SortOrder::Ascending)
+        }
+    }
+
     /// The offset of the first event wanted.
     pub fn first_offset(&self) -> u64 {
         self.start

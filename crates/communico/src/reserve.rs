@@ -118,6 +118,18 @@ impl Reservation {
     }
 }
 
+impl crate::paging::Listed for Room {
+    fn id(&self) -> Option<u64> {
+        self.room_id
+    }
+}
+
+impl crate::paging::Listed for Reservation {
+    fn id(&self) -> Option<u64> {
+        self.reservation_id
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

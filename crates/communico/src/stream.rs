@@ -11,7 +11,7 @@ use crate::Error;
 use crate::client::{Client, EVENTS_PATH};
 use crate::envelope::Page;
 use crate::event::Event;
-use crate::paging::Pager;
+use crate::paging::Lister;
 use crate::query::EventQuery;
 
 type PageFuture = Pin<Box<dyn Future<Output = Result<Page<Event>, Error>> + Send>>;
@@ -19,15 +19,39 @@ type PageFuture = Pin<Box<dyn Future<Output = Result<Page<Event>, Error>> + Send
 /// The events matching a query, fetched a page at a time as the stream is polled; made by
 /// [`Client::events`].
 ///
+/// **Each event at most once, none lost.** The API has no snapshot: events published,
+/// deleted or moved between two requests shift the offsets of every later page. The
+/// stream asks for `sortBy=eventStart&sortOrder=ascending` unless the query names an
+/// order, starts each page two events before the cursor and checks that they are the
+/// last two it read; when they are not, it finds its place again by `eventId` (reading
+/// the range before the cursor again when it has to), and a pass that saw any change is
+/// followed by another pass over the whole listing that hands out only what was not
+/// handed out yet. So, while the listing changes under it:
+///
+/// - no `eventId` is handed out twice;
+/// - every event that is in the listing from the first request to the last is handed
+///   out, wherever it moves;
+/// - an event published mid-listing is handed out if it sorts after the cursor, or if it
+///   is there when another pass is made; one deleted mid-listing may have been handed
+///   out before it was deleted;
+/// - a listing that changes during each of 4 passes ends with
+///   [`Error::ListingUnstable`] instead of a silent gap.
+///
+/// On a listing that does not change, this costs two repeated events a page and
+/// nothing else ([`shifts`](EventStream::shifts) stays 0, [`passes`](EventStream::passes)
+/// 1). Events without an `eventId` are compared by their content.
+///
+/// Other rules:
+///
 /// - Pages are at most [`MAX_PAGE_SIZE`](crate::MAX_PAGE_SIZE) long; the next page starts
 ///   after the entries actually received, so a server that caps `limit` silently loses
 ///   nothing.
-/// - Paging stops at an empty page, when the offset reaches `total` (re-read on every
-///   page, so a total that changes while paging is followed), or at a short page when
-///   the server sends no `total`.
+/// - A pass ends when the offset reaches `total` (re-read on every page) or a page brings
+///   nothing new; without a `total`, at a page shorter than an earlier one. A `start`
+///   that is not echoed is not needed.
 /// - A server that ignores `start` ends the stream with [`Error::InvalidResponse`]: at
 ///   once if it echoes another `start`; if it echoes nothing and sends no `total`, at
-///   the 10,000th full page.
+///   the 10,000th page of a pass.
 /// - At most one page is held: the next is fetched only when the current one has been
 ///   handed out.
 /// - A token that expires or is revoked mid-stream is replaced (one token request) and
@@ -40,7 +64,7 @@ type PageFuture = Pin<Box<dyn Future<Output = Result<Page<Event>, Error>> + Send
 pub struct EventStream {
     client: Client,
     query: EventQuery,
-    pager: Pager,
+    pager: Lister,
     page: std::vec::IntoIter<Event>,
     pending: Option<PageFuture>,
     failed: bool,
@@ -59,7 +83,8 @@ impl fmt::Debug for EventStream {
 
 impl EventStream {
     pub(crate) fn new(client: Client, query: EventQuery) -> Self {
-        let pager = Pager::new(query.first_offset(), query.page_size());
+        let query = query.with_stable_order();
+        let pager = Lister::new(query.first_offset(), query.page_size());
         Self {
             client,
             query,
@@ -84,6 +109,18 @@ impl EventStream {
     /// The offset the next page would be asked from: where to resume after an error.
     pub fn next_offset(&self) -> u64 {
         self.pager.next_offset()
+    }
+
+    /// How many times the listing was seen to shift under the cursor (events published,
+    /// deleted or moved between pages). 0 for a listing that did not change.
+    pub fn shifts(&self) -> u64 {
+        self.pager.shifts()
+    }
+
+    /// How many passes over the listing have been made: 1, or more when a change was
+    /// seen and the listing is read again.
+    pub fn passes(&self) -> u32 {
+        self.pager.passes()
     }
 
     /// How many events of the current page are still to be handed out.
@@ -116,6 +153,10 @@ impl Stream for EventStream {
                 Some(future) => future,
                 None => {
                     let Some(start) = this.pager.next_start() else {
+                        if let Err(error) = this.pager.finish() {
+                            this.failed = true;
+                            return Poll::Ready(Some(Err(error)));
+                        }
                         return Poll::Ready(None);
                     };
                     // Release the spent page's buffer before the next one arrives.
@@ -134,13 +175,10 @@ impl Stream for EventStream {
                 Poll::Ready(result) => result,
             };
             this.pending = None;
-            let recorded = result.and_then(|page| {
-                this.pager
-                    .record(page.start, page.entries.len(), page.total)
-                    .map(|()| page)
-            });
+            let recorded =
+                result.and_then(|page| this.pager.record(page.start, page.entries, page.total));
             match recorded {
-                Ok(page) => this.page = page.entries.into_iter(),
+                Ok(entries) => this.page = entries.into_iter(),
                 Err(error) => {
                     this.failed = true;
                     this.pager.stop();
@@ -255,26 +293,28 @@ mod tests {
 
     #[tokio::test]
     async fn survives_a_total_that_grows_and_a_silent_cap() {
-        // The first page says 450, later pages 500; the server gives 120 at a time.
+        // The first page says 450, later pages 500; the server gives 120 at a time. Pages
+        // overlap by two; the changed total makes a second pass, which finds nothing new.
         let (ids, starts, total) = run(500, 120, |n| Some(if n == 0 { 450 } else { 500 })).await;
         assert_eq!(ids, (0..500).collect::<Vec<_>>());
-        assert_eq!(starts, [0, 120, 240, 360, 480]);
+        assert_eq!(starts, [0, 118, 236, 354, 472, 0, 118, 236, 354, 472]);
         assert_eq!(total, Some(500));
     }
 
     #[tokio::test]
     async fn stops_at_a_total_that_shrinks() {
-        // 500 exist but the total drops to 240 after the first page.
+        // 500 exist but the total drops to 240 after the first page: a second pass
+        // confirms the listing as it now is.
         let (ids, starts, _) = run(500, 200, |n| Some(if n == 0 { 500 } else { 240 })).await;
-        assert_eq!(ids, (0..400).collect::<Vec<_>>());
-        assert_eq!(starts, [0, 200]);
+        assert_eq!(ids, (0..398).collect::<Vec<_>>());
+        assert_eq!(starts, [0, 198, 0, 198]);
     }
 
     #[tokio::test]
     async fn without_a_total_a_short_page_ends_it() {
         let (ids, starts, total) = run(450, 200, |_| None).await;
         assert_eq!(ids, (0..450).collect::<Vec<_>>());
-        assert_eq!(starts, [0, 200, 400]);
+        assert_eq!(starts, [0, 198, 396]);
         assert_eq!(total, None);
     }
 
@@ -329,7 +369,8 @@ mod tests {
         assert!(stream.next().await.is_none());
         let bound = crate::paging::MAX_PAGES_WITHOUT_TOTAL;
         assert_eq!(requests.load(Ordering::SeqCst) as u64, bound);
-        assert_eq!(received, bound - 1);
+        // The same event every time: handed out once.
+        assert_eq!(received, 1);
         assert_eq!(stream.next_offset(), bound - 1);
     }
 
@@ -346,11 +387,13 @@ mod tests {
         );
         for i in 0..450 {
             stream.next().await.unwrap().unwrap();
-            // Item i is in page i / 200; no page is fetched ahead.
-            assert_eq!(requests.load(Ordering::SeqCst), i / 200 + 1);
+            // Pages after the first repeat two events, so bring 198 new ones; no page is
+            // fetched ahead.
+            let page = if i < 200 { 1 } else { (i - 200) / 198 + 2 };
+            assert_eq!(requests.load(Ordering::SeqCst), page);
             assert!(stream.buffered_len() < 200);
         }
-        assert_eq!(stream.received(), 600);
-        assert_eq!(stream.next_offset(), 600);
+        assert_eq!(stream.received(), 596);
+        assert_eq!(stream.next_offset(), 596);
     }
 }

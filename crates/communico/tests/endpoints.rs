@@ -330,7 +330,9 @@ async fn events_serialize_back_to_exactly_what_the_server_sent() {
         .end_date(date("2024-05-31").unwrap())
         .fields(EventField::ALL.iter().cloned())
         .visibility(communico::Visibility::IncludePrivate)
-        .status(None);
+        .status(None)
+        // The order the stream asks for when the query names none.
+        .sort("eventStart", communico::SortOrder::Ascending);
     let events: Vec<_> = h
         .client()
         .events(query.clone())

@@ -22,6 +22,16 @@ fn ids(events: &[Event]) -> Vec<u64> {
     events.iter().map(|e| e.event_id.unwrap()).collect()
 }
 
+/// How many requests a listing of `n` entries takes in pages of `size`: every page after
+/// the first repeats the last two entries of the one before.
+fn pages(n: usize, size: usize) -> u64 {
+    if n <= size {
+        1
+    } else {
+        1 + (n - size).div_ceil(size - 2) as u64
+    }
+}
+
 fn assert_no_duplicates(ids: &[u64]) {
     let unique: HashSet<_> = ids.iter().collect();
     assert_eq!(unique.len(), ids.len(), "duplicate events");
@@ -54,7 +64,7 @@ async fn a_month_streams_in_full_under_a_silent_limit_cap() {
     // Pages of 50, advanced by what was received: no extra request beyond the last page.
     assert_eq!(
         h.api().requests("/v3/attend/events"),
-        expected.len().div_ceil(50) as u64
+        pages(expected.len(), 50)
     );
     assert_eq!(h.api().token_requests(), 1);
 }
@@ -80,7 +90,7 @@ async fn page_boundary_equal_to_total_ends_without_an_extra_request() {
     assert_eq!(ids(&events), expected);
     assert_eq!(
         h.api().requests("/v3/attend/events"),
-        expected.len().div_ceil(7) as u64
+        pages(expected.len(), 7)
     );
 }
 
@@ -141,7 +151,7 @@ async fn token_expiring_unnoticed_by_the_client_is_replaced_after_a_401() {
     // One page was asked for twice: the rejected attempt and its replay.
     assert_eq!(
         h.api().requests("/v3/attend/events"),
-        expected.len().div_ceil(200) as u64 + 1
+        pages(expected.len(), 200) + 1
     );
 }
 

@@ -48,7 +48,7 @@ use serde_json::{Value, json};
 
 use data::{AGES, DataSet, LOCATIONS, TYPES};
 pub use edit::{EditError, EventEdit};
-pub use faults::{Fault, FaultTarget};
+pub use faults::{Fault, FaultTarget, Quirk};
 
 /// The path prefix the Communico service is mounted under.
 pub const PREFIX: &str = "/communico";
@@ -172,6 +172,7 @@ struct Shared {
     tokens: Mutex<HashMap<String, SystemTime>>,
     token_seq: AtomicU64,
     faults: Mutex<VecDeque<(FaultTarget, Fault)>>,
+    quirks: Mutex<Vec<Quirk>>,
     counts: Mutex<HashMap<String, u64>>,
     token_requests: AtomicU64,
     tokens_issued: AtomicU64,
@@ -223,6 +224,7 @@ impl CommunicoSandbox {
             tokens: Mutex::new(HashMap::new()),
             token_seq: AtomicU64::new(0),
             faults: Mutex::new(VecDeque::new()),
+            quirks: Mutex::new(Vec::new()),
             counts: Mutex::new(HashMap::new()),
             token_requests: AtomicU64::new(0),
             tokens_issued: AtomicU64::new(0),
@@ -289,6 +291,19 @@ impl CommunicoSandbox {
         }
     }
 
+    /// Answers with `quirk` from now on, until [`disarm`](Self::disarm)ed.
+    pub fn arm(&self, quirk: Quirk) {
+        let mut quirks = lock(&self.shared.quirks);
+        if !quirks.contains(&quirk) {
+            quirks.push(quirk);
+        }
+    }
+
+    /// Stops answering with `quirk`.
+    pub fn disarm(&self, quirk: &Quirk) {
+        lock(&self.shared.quirks).retain(|q| q != quirk);
+    }
+
     /// Faults still queued.
     pub fn pending_faults(&self) -> usize {
         lock(&self.shared.faults).len()
@@ -305,16 +320,20 @@ impl CommunicoSandbox {
     }
 
     /// The ids of the events on days `from..=to` that a query with no other filter than
-    /// these dates (and `status=published`, no private events) returns, in order.
+    /// these dates (and `status=published`, no private events) returns, in the order of
+    /// `sortBy=eventStart&sortOrder=ascending` (ties by `eventId`): the order a client's
+    /// event stream asks for.
     pub fn published_event_ids(&self, from: Date, to: Date) -> Vec<u64> {
-        read(&self.shared.data)
+        let data = read(&self.shared.data);
+        let mut events: Vec<&data::EventRec> = data
             .events
             .iter()
             .filter(|e| {
                 e.day >= from && e.day <= to && e.status() == "published" && !e.is_private()
             })
-            .map(|e| e.id)
-            .collect()
+            .collect();
+        events.sort_by_key(|e| (e.start, e.id));
+        events.into_iter().map(|e| e.id).collect()
     }
 
     /// The last day that has events.
@@ -451,11 +470,7 @@ impl CommunicoSandbox {
 
     /// The configured clock's time as a UTC wall time, for `eventLastUpdated`.
     fn now(&self) -> jiff::civil::DateTime {
-        // Whole seconds, as the API writes them.
-        jiff::Timestamp::try_from(self.shared.config.clock.now())
-            .and_then(|t| jiff::Timestamp::from_second(t.as_second()))
-            .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).datetime())
-            .unwrap_or_default()
+        civil_now(self.shared.config.clock.as_ref())
     }
 }
 
@@ -558,9 +573,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             None => None,
         }
     };
+    let mut shift = None;
     if let Some(fault) = fault {
         match fault {
             Fault::Slow(delay) => tokio::time::sleep(delay).await,
+            Fault::ShiftByInsert | Fault::ShiftByDelete => shift = Some(fault),
             other => return fault_response(&shared, &parts.headers, other),
         }
     }
@@ -582,7 +599,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let q = pairs(parts.uri.query());
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["v3", "attend", "events"] => events(&shared, &q),
+        ["v3", "attend", "events"] => events(&shared, &q, shift.as_ref()),
         ["v3", "attend", "events", id] => match id
             .parse::<u64>()
             .ok()
@@ -590,7 +607,8 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         {
             Some(e) => {
                 let fields: HashSet<String> = list(&q, "fields").into_iter().collect();
-                success(&shared, e.render(&|f| fields.contains(f)))
+                let quirks = lock(&shared.quirks).clone();
+                success(&shared, render_event(&e, &fields, &quirks))
             }
             None => error_envelope(404, "Event not found"),
         },
@@ -687,8 +705,10 @@ fn fault_response(shared: &Shared, headers: &HeaderMap, fault: Fault) -> Respons
             }
             error_envelope(401, "Invalid or expired access token")
         }
-        // Handled before this point: a slow answer is still an answer.
-        Fault::Slow(_) => error_envelope(500, "unreachable"),
+        // Handled before this point: slow and shifted answers are still answers.
+        Fault::Slow(_) | Fault::ShiftByInsert | Fault::ShiftByDelete => {
+            error_envelope(500, "unreachable")
+        }
     }
 }
 
@@ -751,15 +771,23 @@ fn token(shared: &Shared, headers: &HeaderMap, body: &[u8]) -> Response {
     let expires = shared.config.clock.now() + shared.config.token_ttl;
     lock(&shared.tokens).insert(access_token.clone(), expires);
     shared.tokens_issued.fetch_add(1, Ordering::SeqCst);
-    json_response(
-        200,
-        &json!({
-            "access_token": access_token,
-            "token_type": "Bearer",
-            "expires_in": shared.config.token_ttl.as_secs(),
-            "scope": "EVENTS",
-        }),
-    )
+    let quirks = lock(&shared.quirks).clone();
+    let scope = if quirks.contains(&Quirk::ScopeArray) {
+        json!(["EVENTS", "ROOMS"])
+    } else {
+        json!("EVENTS")
+    };
+    let mut body = serde_json::to_vec(&json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": shared.config.token_ttl.as_secs(),
+        "scope": scope,
+    }))
+    .unwrap_or_default();
+    if quirks.contains(&Quirk::Bom(FaultTarget::Token)) {
+        body.splice(0..0, BOM);
+    }
+    respond(200, "application/json", body)
 }
 
 fn data_hash(mut z: u64) -> u64 {
@@ -769,11 +797,103 @@ fn data_hash(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-fn success(shared: &Shared, data: Value) -> Response {
-    json_response(
-        shared.config.success_status,
-        &json!({"status": "success", "code": 200, "data": data}),
-    )
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
+
+/// Stands for a lone surrogate escape in a title until the answer is serialized.
+const LONE_SURROGATE_MARK: &str = "\u{E000}lone-surrogate\u{E000}";
+/// Stands for a byte that is not UTF-8 in a title until the answer is serialized.
+const INVALID_UTF8_MARK: &str = "\u{E000}invalid-utf8\u{E000}";
+
+/// An event as served, with the title quirks armed for it marked.
+fn render_event(e: &data::EventRec, fields: &HashSet<String>, quirks: &[Quirk]) -> Value {
+    let mut value = e.render(&|f| fields.contains(f));
+    for quirk in quirks {
+        let mark = match quirk {
+            Quirk::LoneSurrogateInTitle(id) if *id == e.id => LONE_SURROGATE_MARK,
+            Quirk::InvalidUtf8InTitle(id) if *id == e.id => INVALID_UTF8_MARK,
+            _ => continue,
+        };
+        if let Some(Value::String(title)) = value.get_mut("title") {
+            title.push_str(mark);
+        }
+    }
+    value
+}
+
+fn replace_all(body: Vec<u8>, mark: &str, with: &[u8]) -> Vec<u8> {
+    let mark = mark.as_bytes();
+    if !body.windows(mark.len()).any(|w| w == mark) {
+        return body;
+    }
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i..].starts_with(mark) {
+            out.extend_from_slice(with);
+            i += mark.len();
+        } else {
+            out.push(body[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+fn success(shared: &Shared, mut data: Value) -> Response {
+    let quirks = lock(&shared.quirks).clone();
+    if let Some(page) = data.as_object_mut().filter(|d| d.contains_key("entries")) {
+        if quirks.contains(&Quirk::NoTotal) {
+            page.remove("total");
+        }
+        if quirks.contains(&Quirk::NoStartEcho) {
+            page.remove("start");
+        }
+    }
+    let mut body = serde_json::to_vec(&json!({"status": "success", "code": 200, "data": data}))
+        .unwrap_or_default();
+    if quirks.iter().any(|q| {
+        matches!(
+            q,
+            Quirk::LoneSurrogateInTitle(_) | Quirk::InvalidUtf8InTitle(_)
+        )
+    }) {
+        body = replace_all(body, LONE_SURROGATE_MARK, br"\ud83c");
+        body = replace_all(body, INVALID_UTF8_MARK, &[0xFF]);
+    }
+    if quirks.contains(&Quirk::Bom(FaultTarget::Data)) {
+        body.splice(0..0, BOM);
+    }
+    if quirks.contains(&Quirk::Gzip) {
+        return gzip_chunked(shared.config.success_status, body);
+    }
+    respond(shared.config.success_status, "application/json", body)
+}
+
+/// `body` gzip-compressed, sent in chunks of 1 KiB (no `Content-Length`).
+fn gzip_chunked(status: u16, body: Vec<u8>) -> Response {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    // Writing to a `Vec` cannot fail.
+    let compressed = match encoder.write_all(&body).and_then(|()| encoder.finish()) {
+        Ok(bytes) => bytes,
+        Err(_) => return error_envelope(500, "gzip failed"),
+    };
+    let chunks: Vec<Result<bytes::Bytes, std::convert::Infallible>> = compressed
+        .chunks(1024)
+        .map(|c| Ok(bytes::Bytes::copy_from_slice(c)))
+        .collect();
+    let mut response = Response::new(Body::from_stream(futures_util::stream::iter(chunks)));
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    headers.insert(
+        header::CONTENT_ENCODING,
+        header::HeaderValue::from_static("gzip"),
+    );
+    response
 }
 
 /// `start` and `limit` as the server reads them: `limit` defaults to 10 and is capped
@@ -785,7 +905,14 @@ fn window(shared: &Shared, q: &[(String, String)]) -> (usize, u64, usize) {
     let asked = last(q, "limit")
         .and_then(|s| s.trim().parse::<u64>().ok())
         .unwrap_or(u64::from(shared.config.default_limit));
-    let effective = asked.min(u64::from(shared.config.limit_cap)) as usize;
+    let cap = lock(&shared.quirks)
+        .iter()
+        .filter_map(|q| match q {
+            Quirk::LimitCap(cap) => Some(*cap),
+            _ => None,
+        })
+        .fold(shared.config.limit_cap, u32::min);
+    let effective = asked.min(u64::from(cap)) as usize;
     (start, asked, effective)
 }
 
@@ -852,7 +979,7 @@ fn date_window(q: &[(String, String)]) -> Result<(Option<Date>, Option<Date>), S
     Ok((read("startDate")?, read("endDate")?))
 }
 
-fn events(shared: &Shared, q: &[(String, String)]) -> Response {
+fn events(shared: &Shared, q: &[(String, String)], shift: Option<&Fault>) -> Response {
     let (from, to) = match date_window(q) {
         Ok(w) => w,
         Err(message) => return error_envelope(400, &message),
@@ -879,16 +1006,23 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
     };
     let (start, asked, effective) = window(shared, q);
     let fields: HashSet<String> = list(q, "fields").into_iter().collect();
+    let quirks = lock(&shared.quirks).clone();
     let entries: Vec<Value> = matches
         .iter()
         .skip(start)
         .take(effective)
-        .map(|&i| data.events[i as usize].render(&|f| fields.contains(f)))
+        .map(|&i| render_event(&data.events[i as usize], &fields, &quirks))
         .collect();
+    let first = matches.get(start).map(|&i| data.events[i as usize].clone());
+    let total = matches.len();
+    drop(data);
+    if let (Some(shift), Some(first)) = (shift, first) {
+        apply_shift(shared, shift, &first);
+    }
     success(
         shared,
         json!({
-            "total": matches.len(),
+            "total": total,
             "start": start,
             "limit": asked,
             "startDate": from.map(data::fmt_date),
@@ -896,6 +1030,39 @@ fn events(shared: &Shared, q: &[(String, String)]) -> Response {
             "entries": entries,
         }),
     )
+}
+
+/// After a page whose first event is `first`: publish an event sorting before it, or
+/// delete it.
+fn apply_shift(shared: &Shared, shift: &Fault, first: &data::EventRec) {
+    let now = civil_now(shared.config.clock.as_ref());
+    let mut data = write(&shared.data);
+    let Some(position) = data.position(first.id) else {
+        return;
+    };
+    if *shift == Fault::ShiftByDelete {
+        data.remove(position);
+        return;
+    }
+    let start = first.day.to_datetime(jiff::civil::Time::midnight());
+    let fields = data::Fields {
+        title: "Pop-up Storytime",
+        sub_title: "",
+        start,
+        end: start
+            .checked_add(jiff::Span::new().minutes(30))
+            .unwrap_or(start),
+        location: data::location_index(first.location_id()).unwrap_or(0),
+    };
+    data.add(&fields, now, Some(position));
+}
+
+/// `clock`'s time as a UTC wall time in whole seconds, for `eventLastUpdated`.
+fn civil_now(clock: &dyn Clock) -> jiff::civil::DateTime {
+    jiff::Timestamp::try_from(clock.now())
+        .and_then(|t| jiff::Timestamp::from_second(t.as_second()))
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).datetime())
+        .unwrap_or_default()
 }
 
 fn filter_events(
@@ -1051,7 +1218,7 @@ mod tests {
     /// The ids and `total` of a full events listing for `query`.
     async fn listing(sandbox: &CommunicoSandbox, query: &str) -> (Vec<u64>, u64) {
         let q = pairs(Some(&format!("{query}&limit=250")));
-        let page = body(events(&sandbox.shared, &q)).await;
+        let page = body(events(&sandbox.shared, &q, None)).await;
         let ids = page["data"]["entries"]
             .as_array()
             .unwrap()
@@ -1150,6 +1317,93 @@ mod tests {
             Err(EditError::EndBeforeStart { .. })
         ));
         assert_eq!(sandbox.event_ids().len(), 61);
+    }
+
+    async fn raw(response: Response) -> (HeaderMap, Vec<u8>) {
+        let headers = response.headers().clone();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (headers, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn quirks_change_the_answers_as_armed() {
+        let config = CommunicoConfig::default().events(60);
+        let (sandbox, _) = CommunicoSandbox::new(config, "");
+        let q = pairs(Some("startDate=2024-05-01&endDate=2024-05-01&limit=20"));
+        let id = sandbox.event_ids()[0];
+        sandbox.arm(Quirk::NoTotal);
+        sandbox.arm(Quirk::NoStartEcho);
+        sandbox.arm(Quirk::LimitCap(7));
+        sandbox.arm(Quirk::Bom(FaultTarget::Data));
+        sandbox.arm(Quirk::LoneSurrogateInTitle(id));
+        sandbox.arm(Quirk::InvalidUtf8InTitle(sandbox.event_ids()[1]));
+        let (_, body) = raw(events(&sandbox.shared, &q, None)).await;
+        assert!(body.starts_with(&BOM));
+        let text = String::from_utf8_lossy(&body[3..]).into_owned();
+        assert!(text.contains(r#"\ud83c""#), "{text}");
+        assert!(text.contains("\u{FFFD}\""), "the FF byte: {text}");
+        let clean = text.replace(r"\ud83c", "");
+        let page: Value = serde_json::from_str(&clean).unwrap();
+        assert!(page["data"].get("total").is_none() && page["data"].get("start").is_none());
+        assert_eq!(page["data"]["entries"].as_array().unwrap().len(), 7);
+
+        sandbox.disarm(&Quirk::Bom(FaultTarget::Data));
+        sandbox.disarm(&Quirk::LoneSurrogateInTitle(id));
+        sandbox.disarm(&Quirk::InvalidUtf8InTitle(sandbox.event_ids()[1]));
+        sandbox.arm(Quirk::Gzip);
+        let (headers, body) = raw(events(&sandbox.shared, &q, None)).await;
+        assert_eq!(headers[header::CONTENT_ENCODING], "gzip");
+        assert!(headers.get(header::CONTENT_LENGTH).is_none());
+        let mut plain = Vec::new();
+        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain)
+            .unwrap();
+        let page: Value = serde_json::from_slice(&plain).unwrap();
+        assert_eq!(page["status"], "success");
+
+        sandbox.arm(Quirk::ScopeArray);
+        sandbox.arm(Quirk::Bom(FaultTarget::Token));
+        let mut basic = HeaderMap::new();
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode("sandbox-key:sandbox-secret");
+        basic.insert(
+            header::AUTHORIZATION,
+            format!("Basic {credentials}").parse().unwrap(),
+        );
+        let (_, body) = raw(token(
+            &sandbox.shared,
+            &basic,
+            b"grant_type=client_credentials",
+        ))
+        .await;
+        assert!(body.starts_with(&BOM));
+        let answer: Value = serde_json::from_slice(&body[3..]).unwrap();
+        assert_eq!(answer["scope"], json!(["EVENTS", "ROOMS"]));
+    }
+
+    #[tokio::test]
+    async fn shifts_move_the_offsets_after_the_page() {
+        let config = CommunicoConfig::default().events(60);
+        let (sandbox, _) = CommunicoSandbox::new(config, "");
+        let day = "startDate=2024-05-01&endDate=2024-05-01&sortBy=eventStart";
+        let (before, total) = listing(&sandbox, day).await;
+        let q = pairs(Some(&format!("{day}&limit=10")));
+        raw(events(&sandbox.shared, &q, Some(&Fault::ShiftByInsert))).await;
+        let (after, grown) = listing(&sandbox, day).await;
+        assert_eq!(grown, total + 1);
+        let added = *after.iter().find(|id| !before.contains(id)).unwrap();
+        assert!(after.iter().position(|&e| e == added).unwrap() < 10);
+        assert_eq!(
+            after[10..],
+            before[9..],
+            "every later offset moved up by one"
+        );
+
+        raw(events(&sandbox.shared, &q, Some(&Fault::ShiftByDelete))).await;
+        let (last, shrunk) = listing(&sandbox, day).await;
+        assert_eq!(shrunk, total);
+        assert_eq!(last[..], after[1..]);
     }
 
     #[test]
