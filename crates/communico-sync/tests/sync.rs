@@ -581,3 +581,61 @@ async fn a_second_sync_on_the_same_file_waits_or_fails_clearly() {
         .unwrap();
     assert_eq!(check, "ok");
 }
+
+#[tokio::test]
+async fn offsets_shifting_during_the_sync_produce_no_false_change() {
+    let (sandbox, client) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::open(dir.path().join("events.sqlite")).unwrap();
+    let pages_of_50 = || EventQuery::new().limit(50);
+    let first = mirror
+        .sync(&client, window(), pages_of_50(), &SyncOptions::new())
+        .await
+        .unwrap();
+    let s = server(&sandbox);
+    let before: BTreeSet<u64> = s
+        .published_event_ids(window().from(), window().to())
+        .into_iter()
+        .collect();
+
+    // After the first page an event is published ahead of it (later offsets move up);
+    // after the second, that page's first event is deleted (later offsets move down).
+    s.inject(Fault::ShiftByInsert, 1);
+    s.inject(Fault::ShiftByDelete, 1);
+    let second = mirror
+        .sync(&client, window(), pages_of_50(), &SyncOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(s.pending_faults(), 0, "both shifts happened");
+    let after: BTreeSet<u64> = s
+        .published_event_ids(window().from(), window().to())
+        .into_iter()
+        .collect();
+    let inserted: Vec<u64> = after.difference(&before).copied().collect();
+    let deleted: Vec<u64> = before.difference(&after).copied().collect();
+    assert_eq!((inserted.len(), deleted.len()), (1, 1));
+    // Every event that existed throughout is unchanged; the deleted one had been listed
+    // before it went; the inserted one may or may not have been listed.
+    assert_eq!(
+        (
+            second.updated,
+            second.canceled,
+            second.rescheduled,
+            second.removed,
+            second.restored
+        ),
+        (0, 0, 0, 0, 0),
+        "{second}"
+    );
+    assert_eq!(second.unchanged, first.added, "{second}");
+    assert!(second.added <= 1, "{second}");
+    assert_eq!(second.repeated, 0);
+
+    // The next sync catches up exactly.
+    let third = sync(&mut mirror, &client).await.unwrap();
+    let (kinds, _) = feed(&mirror, third.sync_id);
+    assert_eq!(kinds.get(&ChangeKind::Removed), Some(&set([deleted[0]])));
+    assert_eq!(third.added, 1 - second.added);
+    assert_eq!(third.changes(), third.removed + third.added);
+    assert_mirrors(&mirror, &listing(&client).await);
+}
