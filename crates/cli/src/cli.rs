@@ -288,6 +288,8 @@ pub(crate) struct SandboxArgs {
 pub(crate) enum SandboxCommand {
     /// Serve the sandbox until Ctrl-C, printing its URLs and demo credentials.
     Serve(ServeArgs),
+    /// Add, edit, cancel, reschedule or delete events of a running `sandbox serve`.
+    Event(crate::sandbox_event_cmd::SandboxEventArgs),
 }
 
 #[derive(Debug, Args)]

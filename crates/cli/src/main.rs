@@ -14,6 +14,7 @@ mod embedded;
 mod exit;
 mod ics;
 mod output;
+mod sandbox_event_cmd;
 mod serve;
 mod sync_cmd;
 mod transport;
@@ -59,6 +60,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Sandbox(args) => match args.command {
             SandboxCommand::Serve(args) => serve::run(args).await,
+            SandboxCommand::Event(args) => {
+                sandbox_event_cmd::run(args, transport::build(cli.http)?).await
+            }
         },
     }
 }
@@ -82,6 +86,7 @@ const OUR_TARGETS: &[&str] = &[
     "auth_core",
     "auth_loopback",
     "communico",
+    "communico_sync",
     "http_hyper",
     "http_reqwest",
     "sandbox",

@@ -275,3 +275,135 @@ fn a_sync_killed_at_any_point_leaves_the_mirror_before_or_after_the_run() {
         outcomes.0, outcomes.1
     );
 }
+
+/// Kills `attend sandbox serve` when the test ends, however it ends.
+struct Served(std::process::Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn events_changed_on_a_served_sandbox_reach_the_next_sync() {
+    use std::io::{BufRead, BufReader};
+    let child = Command::new(assert_cmd::cargo::cargo_bin!("attend"))
+        .args(["sandbox", "serve", "--events", "90", "--from", "2025-11-01"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut served = Served(child);
+    let mut settings = BTreeMap::new();
+    let mut banner = String::new();
+    for line in BufReader::new(served.0.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        banner.push_str(&line);
+        banner.push('\n');
+        if let Some((name, value)) = line.trim().split_once('=') {
+            settings.insert(name.to_owned(), value.to_owned());
+        }
+        if line.contains("ATTENDIUM_API_URL") {
+            break;
+        }
+    }
+    assert!(banner.contains("attend sandbox event --url"), "{banner}");
+    let env = |cmd: &mut assert_cmd::Command| {
+        for name in [
+            "COMMUNICO_BASE_URL",
+            "COMMUNICO_CLIENT_KEY",
+            "COMMUNICO_CLIENT_SECRET",
+        ] {
+            cmd.env(name, &settings[name]);
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mirror.sqlite");
+    let sync = || {
+        let mut cmd = attend();
+        env(&mut cmd);
+        cmd.args(["communico", "sync", "--db"]).arg(&db).args([
+            "--from",
+            "2025-11-01",
+            "--to",
+            "2025-11-03",
+            "--changes",
+            "-",
+        ]);
+        cmd.assert().success().get_output().clone()
+    };
+    let first = ndjson(&sync().stdout);
+    let ids: Vec<u64> = first
+        .iter()
+        .filter(|l| l["event"]["modified"] == "")
+        .map(|l| l["eventId"].as_u64().unwrap())
+        .collect();
+    let change = |args: &[&str]| {
+        let mut cmd = attend();
+        env(&mut cmd);
+        cmd.args(["sandbox", "event"]).args(args);
+        let out = cmd.assert().success().get_output().clone();
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let added = change(&[
+        "add",
+        "--title",
+        "Chess Club",
+        "--start",
+        "2025-11-02 17:00",
+        "--end",
+        "2025-11-02 18:00",
+    ])["eventId"]
+        .as_u64()
+        .unwrap();
+    change(&["edit", &ids[0].to_string(), "--title", "Knitting Circle"]);
+    change(&["cancel", &ids[1].to_string()]);
+    let replacement = change(&[
+        "reschedule",
+        &ids[2].to_string(),
+        "--start",
+        "2025-11-03 10:00",
+        "--end",
+        "2025-11-03 11:00",
+    ])["newEventId"]
+        .as_u64()
+        .unwrap();
+    change(&["delete", &ids[3].to_string()]);
+    // An unknown event is refused with the sandbox's reason.
+    let mut cmd = attend();
+    env(&mut cmd);
+    cmd.args(["sandbox", "event", "delete", &ids[3].to_string()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("no event {}", ids[3])));
+
+    let second = sync();
+    let line = summary(&second.stderr);
+    assert!(
+        line.contains(": 2 added, 1 updated, 1 canceled, 1 rescheduled, 1 removed, 0 restored, "),
+        "{line}"
+    );
+    let got: BTreeMap<u64, String> = ndjson(&second.stdout)
+        .iter()
+        .map(|l| {
+            (
+                l["eventId"].as_u64().unwrap(),
+                l["change"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let want: BTreeMap<u64, String> = [
+        (added, "added"),
+        (replacement, "added"),
+        (ids[0], "updated"),
+        (ids[1], "canceled"),
+        (ids[2], "rescheduled"),
+        (ids[3], "removed"),
+    ]
+    .into_iter()
+    .map(|(id, kind)| (id, kind.to_owned()))
+    .collect();
+    assert_eq!(got, want);
+}
