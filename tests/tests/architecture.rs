@@ -144,5 +144,9 @@ fn only_the_mirror_speaks_sql_and_it_names_no_http_stack() {
     // The mirror takes communico without its default `reqwest` feature: the client it is
     // given brings the transport, so no HTTP stack, TLS or runtime comes with it.
     assert_free_of("communico-sync", &[], NETWORK_STACKS);
-    assert_free_of("communico-sync", &[], &["http-reqwest", "http-hyper", "sandbox"]);
+    assert_free_of(
+        "communico-sync",
+        &[],
+        &["http-reqwest", "http-hyper", "sandbox"],
+    );
 }

@@ -1,6 +1,9 @@
 //! `attend communico sync` end to end: the summary line, the change feed, the removal
 //! guard's exit code, and a process killed at random points while it writes.
 
+// Test helpers outside #[test] functions unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::collections::BTreeMap;

@@ -492,6 +492,11 @@ impl Mirror {
     /// `scope` names the listing's filters; events listed under another scope are never
     /// removed by this listing. [`sync`](Mirror::sync) derives it from the query.
     ///
+    /// SQLite works on the calling thread: the lock wait (SQLite's busy handler) and the
+    /// writes block it between the listing's pages (a batch of 256 events at a time, a
+    /// few milliseconds). On a multi-threaded runtime that is harmless; on a
+    /// current-thread runtime, other tasks wait while another sync holds the lock.
+    ///
     /// # Errors
     /// [`Error::Locked`], [`Error::Listing`], [`Error::TooManyRemovals`],
     /// [`Error::Storage`].
@@ -945,8 +950,8 @@ fn missing(
     ))?;
     let ids = statement
         .query_map(params![low, high, to, scope, sync_id], |r| r.get(0))?
-        .collect();
-    ids
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok(ids)
 }
 
 fn remove(conn: &Connection, cx: &Context<'_>, ids: &[i64]) -> rusqlite::Result<()> {

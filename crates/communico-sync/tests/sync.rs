@@ -1,6 +1,9 @@
 //! Syncs against the sandbox: what each run reports, what the mirror holds afterwards,
 //! and what a failure leaves behind.
 
+// Test helpers outside #[test] functions unwrap too: a failure is the test failing.
+#![allow(clippy::unwrap_used)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;

@@ -46,11 +46,26 @@ fn answer(status: StatusCode, body: &Value) -> Response {
     response
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    answer(status, &json!({"error": message.into()}))
+/// A refused request: its status and the reason given in `{"error": ...}`.
+struct Refusal {
+    status: StatusCode,
+    message: String,
 }
 
-fn edit_failure(error: &EditError) -> Response {
+impl Refusal {
+    fn response(self) -> Response {
+        answer(self.status, &json!({"error": self.message}))
+    }
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal {
+        status,
+        message: message.into(),
+    }
+}
+
+fn edit_failure(error: &EditError) -> Refusal {
     let status = match error {
         EditError::UnknownEvent(_) => StatusCode::NOT_FOUND,
         _ => StatusCode::BAD_REQUEST,
@@ -67,7 +82,8 @@ async fn handle(State(sandbox): State<CommunicoSandbox>, request: Request) -> Re
             return refuse(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the body is over {MAX_BODY} bytes"),
-            );
+            )
+            .response();
         }
     };
     let fields = if body.iter().all(u8::is_ascii_whitespace) {
@@ -75,7 +91,10 @@ async fn handle(State(sandbox): State<CommunicoSandbox>, request: Request) -> Re
     } else {
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => map,
-            _ => return refuse(StatusCode::BAD_REQUEST, "the body must be a JSON object"),
+            _ => {
+                return refuse(StatusCode::BAD_REQUEST, "the body must be a JSON object")
+                    .response();
+            }
         }
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
@@ -113,13 +132,13 @@ async fn handle(State(sandbox): State<CommunicoSandbox>, request: Request) -> Re
     };
     match result {
         Ok((status, body)) => answer(status, &body),
-        Err(response) => response,
+        Err(refusal) => refusal.response(),
     }
 }
 
-type Outcome = Result<(StatusCode, Value), Response>;
+type Outcome = Result<(StatusCode, Value), Refusal>;
 
-fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Response> {
+fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Refusal> {
     match fields.get(name) {
         None => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -130,7 +149,7 @@ fn text(fields: &Map<String, Value>, name: &str) -> Result<Option<String>, Respo
     }
 }
 
-fn time(fields: &Map<String, Value>, name: &str) -> Result<Option<DateTime>, Response> {
+fn time(fields: &Map<String, Value>, name: &str) -> Result<Option<DateTime>, Refusal> {
     let Some(raw) = text(fields, name)? else {
         return Ok(None);
     };
@@ -146,7 +165,7 @@ fn time(fields: &Map<String, Value>, name: &str) -> Result<Option<DateTime>, Res
         })
 }
 
-fn location(fields: &Map<String, Value>) -> Result<Option<u64>, Response> {
+fn location(fields: &Map<String, Value>) -> Result<Option<u64>, Refusal> {
     match fields.get("locationId") {
         None => Ok(None),
         Some(v) => v
@@ -156,7 +175,7 @@ fn location(fields: &Map<String, Value>) -> Result<Option<u64>, Response> {
     }
 }
 
-fn required<T>(value: Option<T>, name: &str) -> Result<T, Response> {
+fn required<T>(value: Option<T>, name: &str) -> Result<T, Refusal> {
     value.ok_or_else(|| refuse(StatusCode::BAD_REQUEST, format!("`{name}` is required")))
 }
 
