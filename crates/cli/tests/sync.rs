@@ -410,3 +410,31 @@ fn events_changed_on_a_served_sandbox_reach_the_next_sync() {
     .collect();
     assert_eq!(got, want);
 }
+
+#[test]
+fn refused_credentials_change_nothing_and_are_never_printed() {
+    let server = CommunicoServer::start(
+        CommunicoConfig::default()
+            .events(30)
+            .first_day(date(2025, 11, 1)),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mirror.sqlite");
+    let secret = "wrong-secret-7f3a9c";
+    let out = server
+        .attend()
+        .env("COMMUNICO_CLIENT_SECRET", secret)
+        .args(["-vv", "communico", "sync", "--db"])
+        .arg(&db)
+        .args(["--from", "2025-11-01", "--to", "2025-11-01"])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("the mirror was not changed"), "{stderr}");
+    assert!(!stderr.contains(secret), "{stderr}");
+    let mirror = Mirror::open(&db).unwrap();
+    let window = Window::new(date(2025, 11, 1), date(2025, 11, 1)).unwrap();
+    assert!(mirror.present_events(window).unwrap().is_empty());
+}

@@ -146,9 +146,12 @@ impl Change {
     /// sent).
     ///
     /// ```
-    /// # use communico_sync::{Change, ChangeKind};
-    /// # fn line(change: &Change) -> String {
-    /// change.to_json_line()
+    /// # fn feed(mirror: &communico_sync::Mirror, sync_id: i64) -> Result<(), communico_sync::Error> {
+    /// mirror.for_each_change(sync_id, |change| {
+    ///     println!("{}", change.to_json_line());
+    ///     Ok(())
+    /// })?;
+    /// # Ok(())
     /// # }
     /// ```
     pub fn to_json_line(&self) -> String {
