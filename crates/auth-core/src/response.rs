@@ -173,17 +173,29 @@ pub fn unexpected(response: &HttpResponse) -> Error {
     }
 }
 
+/// `body` without a leading UTF-8 byte-order mark (`EF BB BF`), which RFC 8259 §8.1 lets
+/// a JSON parser ignore and which some servers put before their answers.
+///
+/// ```
+/// assert_eq!(auth_core::response::strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
+/// assert_eq!(auth_core::response::strip_bom(b"{}"), b"{}");
+/// ```
+pub fn strip_bom(body: &[u8]) -> &[u8] {
+    body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body)
+}
+
 /// Reads the JSON object answered by an OAuth endpoint (token, registration, discovery,
 /// revocation).
 ///
 /// - A success status with a JSON object body: the object. (The content type is not
-///   required to be `application/json`: servers get it wrong, the body decides.)
+///   required to be `application/json`: servers get it wrong, the body decides.) A
+///   leading byte-order mark is skipped (RFC 8259 §8.1).
 /// - An error status whose body is an RFC 6749 §5.2 error: [`Error::OAuth`].
 /// - Anything else (HTML, text, a JSON array, an empty body):
 ///   [`Error::UnexpectedResponse`] with the status and a masked snippet.
 pub fn oauth_json(response: &HttpResponse) -> Result<Map<String, Value>, Error> {
     let status = response.status();
-    let parsed = serde_json::from_slice::<Value>(response.body()).ok();
+    let parsed = serde_json::from_slice::<Value>(strip_bom(response.body())).ok();
     match parsed {
         Some(Value::Object(map)) if status.is_success() => Ok(map),
         Some(Value::Object(map)) if status.is_client_error() || status.is_server_error() => {

@@ -219,15 +219,12 @@ pub fn parse_token_json(
     let refresh_token = opt_str(&map, "refresh_token")?
         .filter(|t| !t.is_empty())
         .map(RefreshToken::new);
-    let scope = opt_str(&map, "scope")?;
-    for known in [
-        "access_token",
-        "token_type",
-        "expires_in",
-        "refresh_token",
-        "scope",
-    ] {
+    let scope = scope(&map);
+    for known in ["access_token", "token_type", "expires_in", "refresh_token"] {
         map.remove(known);
+    }
+    if scope.is_some() {
+        map.remove("scope");
     }
     Ok(Token {
         access_token: AccessToken::new(access_token),
@@ -238,6 +235,21 @@ pub fn parse_token_json(
         scope,
         extra: map,
     })
+}
+
+/// `scope` (RFC 6749 §5.1: space-delimited, §3.3) as one string. Some servers send an
+/// array of strings, joined here with spaces. The scope only informs: any other type is
+/// `None` and stays in [`Token::extra`] as sent, rather than costing the token.
+fn scope(map: &Map<String, Value>) -> Option<String> {
+    match map.get("scope")? {
+        Value::String(s) => Some(s.clone()),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| item.as_str())
+            .collect::<Option<Vec<&str>>>()
+            .map(|parts| parts.join(" ")),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -297,6 +309,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(t.token_type, TokenType::Other("mac".into()));
+    }
+
+    #[test]
+    fn a_byte_order_mark_and_scope_as_an_array_are_read() {
+        // RFC 8259 §8.1: a parser may ignore a leading BOM; some servers send one.
+        let t = parse(
+            200,
+            "\u{FEFF}{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":60,\"scope\":[\"EVENTS\",\"ROOMS\"]}",
+        )
+        .unwrap();
+        assert_eq!(t.access_token.secret(), "a");
+        assert_eq!(t.scope.as_deref(), Some("EVENTS ROOMS"));
+        assert!(t.extra.is_empty());
+        // A scope of another shape costs nothing and is kept as sent.
+        for odd in ["7", "{\"a\":1}", "[\"EVENTS\",2]"] {
+            let t = parse(200, &format!("{{\"access_token\":\"a\",\"scope\":{odd}}}")).unwrap();
+            assert_eq!(t.scope, None, "{odd}");
+            assert_eq!(t.extra["scope"].to_string(), odd);
+        }
+        let t = parse(200, r#"{"access_token":"a","scope":"EVENTS"}"#).unwrap();
+        assert_eq!(t.scope.as_deref(), Some("EVENTS"));
+        // A BOM before something that is not JSON is still refused.
+        assert!(matches!(
+            parse(200, "\u{FEFF}<html></html>"),
+            Err(Error::UnexpectedResponse { .. })
+        ));
     }
 
     #[test]

@@ -357,6 +357,10 @@ async fn events(target: &Target, args: EventsArgs, term: Terminal) -> Result<(),
     if skipped > 0 {
         eprintln!("attend: {skipped} event(s) without a start time were left out of the calendar.");
     }
+    let mended = stream.invalid_text_count();
+    if mended > 0 {
+        eprintln!("attend: {mended} event(s) had invalid text, shown as \u{FFFD}.");
+    }
     Ok(())
 }
 

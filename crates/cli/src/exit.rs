@@ -139,10 +139,11 @@ impl Failure {
             E::NotFound { .. } => {
                 Failure::new(Kind::Api, error.to_string()).next("check the id you asked for")
             }
-            E::UnexpectedBody { .. } | E::InvalidResponse { .. } => {
-                Failure::new(Kind::Api, format!("{error} from {base}"))
-                    .next("check that --base-url (or COMMUNICO_BASE_URL) is the Communico API")
-            }
+            // Only an answer that is not the API's points at the base URL.
+            E::UnexpectedBody { .. } => Failure::new(Kind::Api, format!("{error} from {base}"))
+                .next("check that --base-url (or COMMUNICO_BASE_URL) is the Communico API"),
+            E::InvalidResponse { .. } => Failure::new(Kind::Api, format!("{error} from {base}"))
+                .next("try again later, or run again with -v for details"),
             E::Server { status, .. } if status.is_server_error() => {
                 Failure::new(Kind::Api, error.to_string()).next("try again later")
             }

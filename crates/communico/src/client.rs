@@ -365,6 +365,16 @@ impl Client {
         path: &str,
         query: &str,
     ) -> Result<D, Error> {
+        self.get_counted(path, query).await.map(|(data, _)| data)
+    }
+
+    /// [`get`](Client::get), and how many strings of the answer had invalid text
+    /// replaced with U+FFFD.
+    pub(crate) async fn get_counted<D: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &str,
+    ) -> Result<(D, u32), Error> {
         let mut url = String::with_capacity(self.inner.base.len() + path.len() + query.len() + 1);
         url.push_str(&self.inner.base);
         url.push_str(path);
@@ -382,7 +392,7 @@ impl Client {
                     status: StatusCode::UNAUTHORIZED,
                 })
             } else {
-                envelope::parse(&response, path)
+                envelope::parse_counted(&response, path)
             };
             match result {
                 Err(Error::Unauthorized { .. }) if !replayed => {

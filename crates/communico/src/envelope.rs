@@ -5,9 +5,15 @@
 //!   live service answers `200`.
 //! - A `2xx` answer whose envelope says otherwise (`status` other than `success`, or a
 //!   `code` outside `2xx`) is an error.
-//! - A body that is not JSON (an HTML page from a proxy, plain text) is
-//!   [`Error::UnexpectedBody`] with the status and a snippet; JSON of the wrong shape is
-//!   [`Error::InvalidResponse`].
+//! - A body that is not the API's answer (an HTML page from a proxy, plain text, JSON
+//!   with none of the envelope's members) is [`Error::UnexpectedBody`] with the status
+//!   and a snippet; the API's envelope around something of the wrong shape, or JSON cut
+//!   short, is [`Error::InvalidResponse`].
+//! - Leniently, as RFC 8259 allows or as real servers need: a leading UTF-8 byte-order
+//!   mark is skipped (§8.1); when a strict parse fails, strings holding half a surrogate
+//!   pair escape (`\ud83c`) or bytes that are not UTF-8 are mended to U+FFFD
+//!   ([`crate::repair`]) and parsed again, with a warning and a count, rather than losing
+//!   the page.
 
 use std::time::Duration;
 
@@ -137,9 +143,18 @@ pub(crate) fn retry_after(response: &HttpResponse) -> Option<Duration> {
 
 /// Reads the envelope of `response` and returns its `data`. `what` names the resource
 /// in a [`Error::NotFound`].
+#[cfg(test)]
 pub(crate) fn parse<D: DeserializeOwned>(response: &HttpResponse, what: &str) -> Result<D, Error> {
+    parse_counted(response, what).map(|(data, _)| data)
+}
+
+/// [`parse`], and how many strings had invalid text mended to U+FFFD.
+pub(crate) fn parse_counted<D: DeserializeOwned>(
+    response: &HttpResponse,
+    what: &str,
+) -> Result<(D, u32), Error> {
     let status = response.status();
-    let body = response.body();
+    let body = auth_core::response::strip_bom(response.body());
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(Error::RateLimited {
             retry_after: retry_after(response),
@@ -156,16 +171,21 @@ pub(crate) fn parse<D: DeserializeOwned>(response: &HttpResponse, what: &str) ->
         });
     }
     match serde_json::from_slice::<Envelope<D>>(body) {
-        Ok(envelope) => {
-            if envelope.reports_error() || !status.is_success() {
-                return Err(envelope_error(status, &envelope, what));
-            }
-            envelope.data.ok_or_else(|| Error::InvalidResponse {
-                status,
-                reason: "the envelope has no `data`".into(),
-            })
-        }
+        Ok(envelope) => data_of(response, body, envelope, what).map(|data| (data, 0)),
         Err(parse_error) => {
+            // One broken string must not cost the page: mend it and try once more.
+            if let Some((mended, strings)) = crate::repair::repair(body)
+                && let Ok(envelope) = serde_json::from_slice::<Envelope<D>>(&mended)
+            {
+                let data = data_of(response, &mended, envelope, what)?;
+                tracing::warn!(
+                    path = what,
+                    strings,
+                    "invalid text (half a surrogate pair or bytes that are not UTF-8) in \
+                     {strings} string(s) of the answer, replaced with U+FFFD"
+                );
+                return Ok((data, strings));
+            }
             // The data did not fit; if the envelope itself is an error, report that.
             if let Ok(envelope) = serde_json::from_slice::<Envelope<IgnoredAny>>(body) {
                 if envelope.reports_error() || !status.is_success() {
@@ -184,6 +204,38 @@ pub(crate) fn parse<D: DeserializeOwned>(response: &HttpResponse, what: &str) ->
             })
         }
     }
+}
+
+/// The `data` of a parsed envelope, or the error it reports.
+fn data_of<D>(
+    response: &HttpResponse,
+    body: &[u8],
+    envelope: Envelope<D>,
+    what: &str,
+) -> Result<D, Error> {
+    let status = response.status();
+    if envelope.reports_error() || !status.is_success() {
+        return Err(envelope_error(status, &envelope, what));
+    }
+    let foreign = envelope.status.is_none()
+        && envelope.code.is_none()
+        && envelope.message.is_none()
+        && envelope.data.is_none();
+    envelope.data.ok_or_else(|| {
+        if foreign {
+            // JSON, but none of the envelope's members: some other service's answer.
+            Error::UnexpectedBody {
+                status,
+                content_type: auth_core::response::content_type(response),
+                snippet: auth_core::response::snippet(body),
+            }
+        } else {
+            Error::InvalidResponse {
+                status,
+                reason: "the envelope has no `data`".into(),
+            }
+        }
+    })
 }
 
 fn envelope_error<D>(status: StatusCode, envelope: &Envelope<D>, what: &str) -> Error {
@@ -345,6 +397,45 @@ mod tests {
         ));
         assert!(matches!(page(200, ""), Err(Error::UnexpectedBody { .. })));
         assert!(matches!(page(200, "[]"), Err(Error::UnexpectedBody { .. })));
+    }
+
+    #[test]
+    fn a_bom_and_one_broken_string_cost_nothing_but_the_broken_text() {
+        let page = "\u{FEFF}{\"status\":\"success\",\"code\":200,\"data\":{\"total\":2,\"entries\":[{\"eventId\":1,\"title\":\"Lunar \\ud83c\"},{\"eventId\":2,\"title\":\"ok\"}]}}";
+        let (p, mended) =
+            parse_counted::<Page<Event>>(&response(200, "application/json", page), "x").unwrap();
+        assert_eq!(mended, 1);
+        assert_eq!(p.entries[0].title.as_deref(), Some("Lunar \u{FFFD}"));
+        assert_eq!(p.entries[1].title.as_deref(), Some("ok"));
+        let mut bytes =
+            br#"{"status":"success","data":{"entries":[{"eventId":1,"title":"A"#.to_vec();
+        bytes.extend_from_slice(b"\xff\"}]}}");
+        let raw = http::Response::builder()
+            .status(200)
+            .body(Bytes::from(bytes))
+            .unwrap();
+        let (p, mended) = parse_counted::<Page<Event>>(&raw, "x").unwrap();
+        assert_eq!(
+            (mended, p.entries[0].title.as_deref()),
+            (1, Some("A\u{FFFD}"))
+        );
+        // A clean page is not searched for anything to mend.
+        let (_, mended) = parse_counted::<Page<Event>>(
+            &response(200, "application/json", r#"{"data":{"entries":[]}}"#),
+            "x",
+        )
+        .unwrap();
+        assert_eq!(mended, 0);
+    }
+
+    #[test]
+    fn json_without_the_envelope_is_not_the_apis_answer() {
+        for body in [r#"{"events":[]}"#, "{}", "\u{FEFF}<html>x</html>"] {
+            assert!(
+                matches!(page(200, body), Err(Error::UnexpectedBody { .. })),
+                "{body}"
+            );
+        }
     }
 
     #[test]

@@ -78,7 +78,9 @@ pub enum Error {
         message: String,
     },
 
-    /// The body is not JSON at all: an HTML error page from a proxy, plain text, nothing.
+    /// The answer is not the API's: not JSON at all (an HTML error page from a proxy,
+    /// plain text, nothing), or JSON with none of the envelope's members. The base URL
+    /// may point at something else.
     #[error("the API answered something that is not JSON (HTTP {status}{}){}", ct_suffix(.content_type), message_suffix(.snippet))]
     UnexpectedBody {
         /// The HTTP status.
@@ -103,8 +105,9 @@ pub enum Error {
         received: u64,
     },
 
-    /// The body is JSON but not the expected shape (truncated, a missing `data`, a page
-    /// whose `entries` is not a list).
+    /// The answer is the API's envelope but not of the expected shape (a missing `data`, a
+    /// page whose `entries` is not a list), JSON cut short, or a listing the API paged
+    /// inconsistently. The base URL is right; the answer was not.
     #[error("invalid response from the API (HTTP {status}): {reason}")]
     InvalidResponse {
         /// The HTTP status.

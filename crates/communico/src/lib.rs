@@ -28,6 +28,7 @@ mod event;
 mod lookup;
 mod paging;
 mod query;
+mod repair;
 mod reserve;
 mod stream;
 mod wire;

@@ -36,7 +36,7 @@
 //! would not end it.
 
 use std::collections::hash_map::DefaultHasher;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 use http::StatusCode;
@@ -109,8 +109,15 @@ pub(crate) struct Lister {
     total: Option<u64>,
     pass_total: Option<u64>,
     longest: usize,
-    handed_out: HashMap<Key, u32>,
-    pass_counts: HashMap<Key, u32>,
+    /// The ids handed out: about 10 bytes an entity, the price of "at most once" when
+    /// the listing changes (a pass cannot know in advance that another will follow).
+    handed_ids: HashSet<u64>,
+    /// Ids met in this pass, kept only in passes after the first (in the first, every id
+    /// met was handed out).
+    pass_ids: HashSet<u64>,
+    /// Entries without an id: how many equal ones were handed out, and met in this pass.
+    handed_content: HashMap<u64, u32>,
+    pass_content: HashMap<u64, u32>,
     changed: bool,
     passes: u32,
     received: u64,
@@ -134,8 +141,10 @@ impl Lister {
             total: None,
             pass_total: None,
             longest: 0,
-            handed_out: HashMap::new(),
-            pass_counts: HashMap::new(),
+            handed_ids: HashSet::new(),
+            pass_ids: HashSet::new(),
+            handed_content: HashMap::new(),
+            pass_content: HashMap::new(),
             changed: false,
             passes: 1,
             received: 0,
@@ -303,24 +312,25 @@ impl Lister {
             self.anchors.pop_front();
         }
         self.anchors.push_back(key);
-        let seen = self.pass_counts.entry(key).or_insert(0);
-        *seen += 1;
-        let seen = *seen;
-        let out = self.handed_out.entry(key).or_insert(0);
         match key {
-            Key::Id(_) => {
-                if seen > 1 {
+            Key::Id(id) => {
+                let new = self.handed_ids.insert(id);
+                let again = if self.passes == 1 {
+                    !new
+                } else {
+                    !self.pass_ids.insert(id)
+                };
+                if again {
                     // The same entity twice in one pass: it moved past the cursor.
                     self.changed = true;
                 }
-                if *out == 0 {
-                    *out = 1;
-                    true
-                } else {
-                    false
-                }
+                new
             }
-            Key::Content(_) => {
+            Key::Content(hash) => {
+                let seen = self.pass_content.entry(hash).or_insert(0);
+                *seen += 1;
+                let seen = *seen;
+                let out = self.handed_content.entry(hash).or_insert(0);
                 if seen > *out {
                     *out = seen;
                     true
@@ -335,7 +345,8 @@ impl Lister {
         self.next = self.first;
         self.step = None;
         self.anchors.clear();
-        self.pass_counts.clear();
+        self.pass_ids.clear();
+        self.pass_content.clear();
         self.pass_total = None;
         self.pass_pages = 0;
     }
