@@ -93,7 +93,7 @@ fn parse_percent(text: &str) -> Result<f64, String> {
 enum FeedOut {
     None,
     Stdout,
-    File(PathBuf, BufWriter<File>),
+    File(PathBuf),
 }
 
 /// Runs one sync with `client` (pointed at `base`).
@@ -106,15 +106,21 @@ pub(crate) async fn run(client: Client, base: &str, args: SyncArgs) -> Result<()
         None => default_path()?,
     };
     eprintln!("attend: mirror {}", path.display());
-    // Opened before anything is listed, so that a bad path fails at once.
-    let mut feed = match args.changes.as_deref() {
+    // The feed file is written only once the sync has committed (a failed run leaves an
+    // earlier feed in place), but a directory that does not exist fails at once.
+    let feed = match args.changes.as_deref() {
         None => FeedOut::None,
         Some("-") => FeedOut::Stdout,
         Some(file) => {
             let file_path = PathBuf::from(file);
-            let out = File::create(&file_path)
-                .map_err(|e| Failure::io(&format!("--changes {file}"), &e))?;
-            FeedOut::File(file_path, BufWriter::new(out))
+            let dir = file_path.parent().filter(|d| !d.as_os_str().is_empty());
+            if let Some(dir) = dir.filter(|d| !d.is_dir()) {
+                return Err(Failure::usage(format!(
+                    "--changes {file}: the directory {} does not exist",
+                    dir.display()
+                )));
+            }
+            FeedOut::File(file_path)
         }
     };
     let limit = if args.allow_mass_removal {
@@ -135,14 +141,17 @@ pub(crate) async fn run(client: Client, base: &str, args: SyncArgs) -> Result<()
         )
         .await
         .map_err(|e| sync_failure(e, base))?;
-    match &mut feed {
+    match &feed {
         FeedOut::None => {}
         FeedOut::Stdout => {
             let mut out = BufWriter::new(io::stdout().lock());
             write_feed(&mirror, report.sync_id, &mut out)?;
         }
-        FeedOut::File(file_path, out) => {
-            write_feed(&mirror, report.sync_id, out).map_err(|_| feed_failure(file_path))?;
+        FeedOut::File(file_path) => {
+            let mut out = File::create(file_path)
+                .map(BufWriter::new)
+                .map_err(|_| feed_failure(file_path))?;
+            write_feed(&mirror, report.sync_id, &mut out).map_err(|_| feed_failure(file_path))?;
         }
     }
     if report.without_id > 0 {

@@ -162,7 +162,17 @@ fn the_removal_guard_exits_7_and_changes_nothing_until_allowed() {
     for id in &ids[..gone] {
         s.delete_event(*id).unwrap();
     }
-    let refused = sync(&[]).code(7).get_output().clone();
+    // A feed file from an earlier run survives a refused one.
+    let feed_file = dir.path().join("changes.ndjson");
+    std::fs::write(&feed_file, "earlier feed\n").unwrap();
+    let refused = sync(&["--changes", feed_file.to_str().unwrap()])
+        .code(7)
+        .get_output()
+        .clone();
+    assert_eq!(
+        std::fs::read_to_string(&feed_file).unwrap(),
+        "earlier feed\n"
+    );
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(stderr.contains("nothing was changed"), "{stderr}");
     assert!(stderr.contains("--allow-mass-removal"), "{stderr}");
