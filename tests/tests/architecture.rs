@@ -274,3 +274,26 @@ fn the_graphql_engine_stays_in_the_sandbox_without_its_optional_parts() {
         &["handlebars", "askama", "tempfile", "fast_chemail"],
     );
 }
+
+#[test]
+fn only_the_mirror_speaks_sql_and_it_names_no_http_stack() {
+    // SQL lives in communico-sync alone; the API clients and the core never store rows.
+    for package in [
+        "auth-core",
+        "communico",
+        "attendium",
+        "sandbox",
+        "http-reqwest",
+        "http-hyper",
+    ] {
+        assert_free_of(package, &[], &["rusqlite", "libsqlite3-sys"]);
+    }
+    // The mirror takes communico without its default `reqwest` feature: the client it is
+    // given brings the transport, so no HTTP stack, TLS or runtime comes with it.
+    assert_free_of("communico-sync", &[], NETWORK_STACKS);
+    assert_free_of(
+        "communico-sync",
+        &[],
+        &["http-reqwest", "http-hyper", "sandbox"],
+    );
+}

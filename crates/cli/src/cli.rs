@@ -122,6 +122,8 @@ pub(crate) enum CommunicoCommand {
     Rooms(ListArgs),
     /// Room reservations (one request series per --status).
     Reservations(ReservationsArgs),
+    /// Keep an SQLite mirror of a window of events in step, and report what changed.
+    Sync(crate::sync_cmd::SyncArgs),
 }
 
 /// Output formats.
@@ -330,6 +332,8 @@ pub(crate) struct SandboxArgs {
 pub(crate) enum SandboxCommand {
     /// Serve the sandbox until Ctrl-C, printing its URLs and demo credentials.
     Serve(ServeArgs),
+    /// Add, edit, cancel, reschedule or delete events of a running `sandbox serve`.
+    Event(crate::sandbox_event_cmd::SandboxEventArgs),
 }
 
 #[derive(Debug, Args)]
@@ -347,7 +351,7 @@ pub(crate) struct ServeArgs {
 
 /// A `YYYY-MM-DD` date that exists (`2016-11-31` does not), or `today`, `tomorrow`, or
 /// `+N` (N days from today), the presets library sites use.
-fn parse_date(text: &str) -> Result<Date, String> {
+pub(crate) fn parse_date(text: &str) -> Result<Date, String> {
     date_from(text, crate::embedded::today())
 }
 
@@ -380,7 +384,7 @@ impl Day {
 }
 
 /// `YYYY-MM-DD`, `today`, `tomorrow` or `+N`.
-fn parse_day(text: &str) -> Result<Day, String> {
+pub(crate) fn parse_day(text: &str) -> Result<Day, String> {
     let bad = || format!("`{text}` is not a date: use YYYY-MM-DD, today, tomorrow or +N");
     // Checked here too, so an impossible count is refused while parsing.
     let days = |n: i32| {

@@ -65,6 +65,7 @@ pub(crate) async fn run(
     let zone = match &args.command {
         CommunicoCommand::Events(_)
         | CommunicoCommand::Event(_)
+        | CommunicoCommand::Sync(_)
         | CommunicoCommand::Reservations(_) => Zone::resolve(args.tz.as_deref())?,
         _ => None,
     };
@@ -72,6 +73,9 @@ pub(crate) async fn run(
     let days = match &args.command {
         CommunicoCommand::Events(e) => {
             Some((day(e.from, today, "--from")?, day(e.to, today, "--to")?))
+        }
+        CommunicoCommand::Sync(s) => {
+            Some((day(s.from, today, "--from")?, day(s.to, today, "--to")?))
         }
         _ => None,
     };
@@ -150,6 +154,11 @@ pub(crate) async fn run(
         CommunicoCommand::Rooms(l) => {
             let list = target.client.rooms().await.map_err(fail)?;
             list_out(&l.output, term, &list)
+        }
+        CommunicoCommand::Sync(s) => {
+            // `days` is resolved for every sync above.
+            let window = days.ok_or_else(|| Failure::usage("sync needs --from and --to"))?;
+            crate::sync_cmd::run(target.client, &target.base, s, window).await
         }
         CommunicoCommand::Reservations(r) => {
             let query = reservation_query(&r, today)?;

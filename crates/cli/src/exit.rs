@@ -15,7 +15,8 @@ Exit codes:
   3  authentication: credentials refused, not logged in, login not completed
   4  API: the server answered with an error or with something that is not its API
   5  network: no connection, or no answer in time
-  6  I/O: a local file, a local port or the output could not be used";
+  6  I/O: a local file, a local port or the output could not be used
+  7  refused: `communico sync` would remove more events than --max-removals allows";
 
 /// What kind of failure ended the command; each has its own exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +33,8 @@ pub(crate) enum Kind {
     Network,
     /// Local files and output.
     Io,
+    /// A safety check refused to apply a change (the sync's removal guard).
+    Refused,
 }
 
 impl Kind {
@@ -44,6 +47,7 @@ impl Kind {
             Kind::Api => 4,
             Kind::Network => 5,
             Kind::Io => 6,
+            Kind::Refused => 7,
         }
     }
 }

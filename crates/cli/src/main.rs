@@ -15,8 +15,10 @@ mod exit;
 mod filters;
 mod ics;
 mod output;
+mod sandbox_event_cmd;
 mod serve;
 mod store;
+mod sync_cmd;
 mod transport;
 mod tz;
 
@@ -63,6 +65,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Sandbox(args) => match args.command {
             SandboxCommand::Serve(args) => serve::run(args).await,
+            SandboxCommand::Event(args) => {
+                sandbox_event_cmd::run(args, transport::build(cli.http, deadline)?).await
+            }
         },
     }
 }
@@ -87,6 +92,7 @@ const OUR_TARGETS: &[&str] = &[
     "auth_loopback",
     "communico",
     "http_common",
+    "communico_sync",
     "http_hyper",
     "http_reqwest",
     "sandbox",

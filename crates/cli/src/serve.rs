@@ -37,7 +37,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
            COMMUNICO_BASE_URL={communico_url}\n  \
            COMMUNICO_CLIENT_KEY={key}\n  \
            COMMUNICO_CLIENT_SECRET={secret}\n  \
-           data: {events} events, {per_day} a day from {first_day}\n\n\
+           data: {events} events, {per_day} a day from {first_day}\n  \
+           change them: attend sandbox event --url {communico_url} add|edit|cancel|reschedule|delete\n\n\
          Attendium issuer:   {issuer}\n  \
            ATTENDIUM_ISSUER={issuer}\n  \
            ATTENDIUM_API_URL={graphql}\n  \

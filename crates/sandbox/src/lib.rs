@@ -113,6 +113,10 @@ impl SandboxBuilder {
         let communico = self.communico.map(|config| {
             let (service, routes) = communico::CommunicoSandbox::new(config, &base);
             router = std::mem::take(&mut router).nest_service(communico::PREFIX, routes);
+            router = std::mem::take(&mut router).nest_service(
+                communico::admin::ADMIN_PREFIX,
+                communico::admin::router(service.clone()),
+            );
             service
         });
         let attendium = match self.attendium {

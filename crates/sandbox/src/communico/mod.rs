@@ -27,6 +27,7 @@
 //! [`delete_event`](CommunicoSandbox::delete_event)): every request after a change sees
 //! it, in listings, filters, `total` and single events alike.
 
+pub mod admin;
 mod data;
 mod edit;
 mod faults;
