@@ -482,12 +482,13 @@ fn csv_ends_lines_in_crlf_and_neutralises_formulas_unless_raw() {
     let text = String::from_utf8(out.clone()).unwrap();
     // Every record ends in CRLF; the one line break inside a quoted cell is data.
     assert!(text.ends_with("\r\n"));
-    assert_eq!(text.matches("\r\n").count(), 4, "{text:?}");
+    // The header and two records: the repeated id is listed once.
+    assert_eq!(text.matches("\r\n").count(), 3, "{text:?}");
     let mut reader = csv::Reader::from_reader(out.as_slice());
     let headers = reader.headers().unwrap().clone();
     let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 3);
+    assert_eq!(rows.len(), 2);
     assert_eq!(
         &rows[0][column("locationName")],
         "'=HYPERLINK(\"http://evil.example\",\"Main\")"
@@ -533,7 +534,9 @@ fn no_format_passes_control_characters_to_a_terminal() {
     // JSON keeps the text exactly: the controls are escaped, not dropped.
     let json_out = stdout_of(hostile_attend(&base).args(["--format", "json"]));
     let events: Value = serde_json::from_slice(&json_out).unwrap();
-    assert_eq!(events, hostile_events());
+    // The listing hands each event out once: the repeated id is not written again.
+    let once: Vec<Value> = hostile_events().as_array().unwrap()[..2].to_vec();
+    assert_eq!(events, Value::Array(once));
 }
 
 #[test]

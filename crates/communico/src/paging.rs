@@ -242,7 +242,12 @@ impl Lister {
         let mut out = entries;
         out.drain(..from.min(out.len()));
         let mut new_keys = keys[from.min(keys.len())..].iter();
-        out.retain(|_| new_keys.next().is_some_and(|&key| self.take(key)));
+        let mut page_ids = HashSet::new();
+        out.retain(|_| {
+            new_keys
+                .next()
+                .is_some_and(|&key| self.take(key, &mut page_ids))
+        });
         self.received = self.received.saturating_add(out.len() as u64);
         self.next = next;
         if end {
@@ -307,7 +312,8 @@ impl Lister {
     }
 
     /// Counts `key` as read in this pass and says whether to hand its entry out.
-    fn take(&mut self, key: Key) -> bool {
+    /// `page_ids` holds the ids already taken from the same page.
+    fn take(&mut self, key: Key, page_ids: &mut HashSet<u64>) -> bool {
         if self.anchors.len() == ANCHORS {
             self.anchors.pop_front();
         }
@@ -320,7 +326,10 @@ impl Lister {
                 } else {
                     !self.pass_ids.insert(id)
                 };
-                if again {
+                // One page is one answer, a snapshot: an id it holds twice is the
+                // server's own duplicate, handed out once, and no sign of a shift.
+                let repeated_in_page = !page_ids.insert(id);
+                if again && !repeated_in_page {
                     // The same entity twice in one pass: it moved past the cursor.
                     self.changed = true;
                 }
@@ -473,6 +482,13 @@ mod tests {
         let (ids, asked, lister) = run((0..45).collect(), 10, 100, true, |_, _| {});
         assert_eq!(ids.unwrap(), (0..45).collect::<Vec<_>>());
         assert_eq!(asked, [0, 8, 16, 24, 32, 40]);
+        assert_eq!((lister.passes(), lister.shifts()), (1, 0));
+    }
+
+    #[test]
+    fn an_id_a_page_holds_twice_is_handed_out_once_without_another_pass() {
+        let (ids, _, lister) = run(vec![1, 2, 1, 3], 10, 10, true, |_, _| {});
+        assert_eq!(ids.unwrap(), [1, 2, 3]);
         assert_eq!((lister.passes(), lister.shifts()), (1, 0));
     }
 
