@@ -341,9 +341,10 @@ pub(crate) struct ServeArgs {
     /// The port to listen on (127.0.0.1) [default: any free port].
     #[arg(long, value_name = "N")]
     pub(crate) port: Option<u16>,
-    /// How many Communico events the data set holds.
-    #[arg(long, value_name = "N", default_value_t = 2000)]
-    pub(crate) events: usize,
+    /// How many Communico events the data set holds (at most 1000000).
+    #[arg(long, value_name = "N", default_value_t = 2000,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
+    pub(crate) events: u32,
     /// The day of the first event: YYYY-MM-DD, today, tomorrow, or +N [default: today].
     #[arg(long, value_parser = parse_date, value_name = "DATE")]
     pub(crate) from: Option<Date>,

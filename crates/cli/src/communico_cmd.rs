@@ -158,7 +158,12 @@ pub(crate) async fn run(
         CommunicoCommand::Sync(s) => {
             // `days` is resolved for every sync above.
             let window = days.ok_or_else(|| Failure::usage("sync needs --from and --to"))?;
-            crate::sync_cmd::run(target.client, &target.base, s, window).await
+            let sandbox = if use_sandbox {
+                crate::sync_cmd::Sandbox::Embedded
+            } else {
+                crate::sync_cmd::Sandbox::None
+            };
+            crate::sync_cmd::run(target.client, &target.base, s, window, sandbox).await
         }
         CommunicoCommand::Reservations(r) => {
             let query = reservation_query(&r, today)?;
@@ -420,15 +425,55 @@ fn reservation_query(args: &ReservationsArgs, today: Date) -> Result<Reservation
 
 /// Why an events listing stopped before its end.
 enum Stop {
-    /// Ctrl-C (SIGINT).
-    Interrupted,
+    /// Ctrl-C (SIGINT), or SIGTERM.
+    Interrupted(Signal),
     /// A page could not be had.
     Failed(Failure),
 }
 
-/// The exit code of a command ended by Ctrl-C: 128 + SIGINT, as shells report a process
-/// that SIGINT ended.
-const INTERRUPTED_EXIT_CODE: i32 = 130;
+/// A signal that asks the listing to stop.
+#[derive(Debug, Clone, Copy)]
+enum Signal {
+    /// Ctrl-C (SIGINT).
+    Interrupt,
+    /// SIGTERM: what `timeout`, `kill`, systemd and cron send.
+    Terminate,
+}
+
+impl Signal {
+    /// 128 + the signal's number, as shells report a process that the signal ended.
+    fn exit_code(self) -> i32 {
+        match self {
+            Signal::Interrupt => 130,
+            Signal::Terminate => 143,
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "interrupted (Ctrl-C)",
+            Signal::Terminate => "terminated (SIGTERM)",
+        }
+    }
+}
+
+/// The first Ctrl-C or (on Unix) SIGTERM.
+async fn stop_signal() -> std::io::Result<Signal> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        tokio::select! {
+            _ = interrupt.recv() => Ok(Signal::Interrupt),
+            _ = terminate.recv() => Ok(Signal::Terminate),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.map(|()| Signal::Interrupt)
+    }
+}
 
 async fn events(
     target: &Target,
@@ -461,15 +506,15 @@ async fn events(
     let mut writer = EventWriter::begin(format, out, options)?;
     let mut written: u64 = 0;
     let mut hidden: u64 = 0;
-    // Ctrl-C closes the output instead of cutting it off mid-document.
-    let interrupt = tokio::signal::ctrl_c();
+    // Ctrl-C or SIGTERM closes the output instead of cutting it off mid-document.
+    let interrupt = stop_signal();
     tokio::pin!(interrupt);
     let mut watching = true;
     let stopped = loop {
         let next = tokio::select! {
             biased;
             signal = &mut interrupt, if watching => match signal {
-                Ok(()) => break Some(Stop::Interrupted),
+                Ok(signal) => break Some(Stop::Interrupted(signal)),
                 Err(e) => {
                     // No handler: Ctrl-C ends the process as it always did.
                     tracing::debug!(error = %e, "cannot watch for Ctrl-C");
@@ -533,9 +578,12 @@ async fn events(
         Err(e) => (written, format!("the output could not be closed: {e}")),
     };
     match stop {
-        Stop::Interrupted => {
-            eprintln!("attend: interrupted (Ctrl-C) after {written} event(s); {closed}.");
-            std::process::exit(INTERRUPTED_EXIT_CODE);
+        Stop::Interrupted(signal) => {
+            eprintln!(
+                "attend: {} after {written} event(s); {closed}.",
+                signal.describe()
+            );
+            std::process::exit(signal.exit_code());
         }
         Stop::Failed(failure) => {
             eprintln!("attend: stopped after {written} event(s) by the error below; {closed}.");

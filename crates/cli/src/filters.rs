@@ -74,7 +74,10 @@ fn unknown(option: &str, value: &str, what: &str, known: &[String], lookup: &str
 pub(crate) async fn event_filter_warnings(client: &Client, args: &EventsArgs) -> Vec<String> {
     let mut warnings = Vec::new();
     let status = args.status.trim();
-    if !EVENT_STATUSES.contains(&status) {
+    if !EVENT_STATUSES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(status))
+    {
         let known: Vec<String> = EVENT_STATUSES.iter().map(|s| (*s).to_owned()).collect();
         warnings.push(format!(
             "--status `{status}` is not an event status the API documents, so it likely \
@@ -105,12 +108,12 @@ pub(crate) async fn event_filter_warnings(client: &Client, args: &EventsArgs) ->
         },
     );
     if let Some(known) = types {
-        for name in args.types.iter().filter(|n| !known.contains(n)) {
+        for name in unmatched(&args.types, &known) {
             warnings.push(unknown("--type", name, "an event type", &known, "types"));
         }
     }
     if let Some(known) = ages {
-        for name in args.ages.iter().filter(|n| !known.contains(n)) {
+        for name in unmatched(&args.ages, &known) {
             warnings.push(unknown("--age", name, "an age group", &known, "ages"));
         }
     }
@@ -140,6 +143,19 @@ pub(crate) async fn event_filter_warnings(client: &Client, args: &EventsArgs) ->
     warnings
 }
 
+/// The names in `given` that none of `known` matches, as the API reads them: each value
+/// split at commas (the API joins and splits lists that way), compared without regard to
+/// ASCII case.
+fn unmatched<'a>(given: &'a [String], known: &[String]) -> Vec<&'a str> {
+    given
+        .iter()
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .filter(|name| !known.iter().any(|k| k.eq_ignore_ascii_case(name)))
+        .collect()
+}
+
 fn lookup<T>(answer: Result<Vec<T>, communico::Error>, which: &str) -> Option<Vec<T>> {
     match answer {
         Ok(list) if !list.is_empty() => Some(list),
@@ -164,6 +180,17 @@ mod tests {
         assert_eq!(closest("book", known), ["Book Club"]);
         assert!(closest("NoSuchType", known).is_empty());
         assert!(closest("", known).is_empty());
+    }
+
+    #[test]
+    fn names_match_as_the_api_reads_them_comma_split_and_in_any_case() {
+        let known = vec!["Storytime".to_owned(), "Bus Trips".to_owned()];
+        let given = vec![
+            "storytime".to_owned(),
+            "Storytime, bus trips".to_owned(),
+            "Story time".to_owned(),
+        ];
+        assert_eq!(unmatched(&given, &known), ["Story time"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::exit::{Failure, Kind};
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let first_day = args.from.unwrap_or_else(embedded::today);
     let sandbox = embedded::start(embedded::Services {
-        communico: Some(embedded::communico_config(first_day).events(args.events)),
+        communico: Some(embedded::communico_config(first_day).events(args.events as usize)),
         attendium: Some(embedded::attendium_config()),
         port: args.port,
     })

@@ -4,7 +4,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -18,11 +18,15 @@ use crate::exit::{Failure, Kind};
 /// The mirror's file name in the user's data directory.
 const DEFAULT_FILE: &str = "events.sqlite";
 
+/// The default mirror of `--sandbox` runs: never the real one, whose event ids the
+/// sandbox's could collide with.
+const SANDBOX_FILE: &str = "sandbox-events.sqlite";
+
 #[derive(Debug, Args)]
 #[command(after_help = SYNC_HELP)]
 pub(crate) struct SyncArgs {
     /// The mirror: an SQLite file, created when missing [default: events.sqlite in the
-    /// user's data directory].
+    /// user's data directory; sandbox-events.sqlite with --sandbox].
     #[arg(long, value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
     /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
@@ -65,8 +69,10 @@ pub(crate) struct SyncArgs {
     /// Apply removals however many there are (turns the --max-removals guard off).
     #[arg(long, conflicts_with = "max_removals")]
     pub(crate) allow_mass_removal: bool,
-    /// How long to wait for another sync of the same file to finish, in seconds.
-    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    /// How long to wait for another sync of the same file to finish, in seconds (at most
+    /// 2147483, SQLite's limit).
+    #[arg(long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=2_147_483))]
     pub(crate) lock_timeout: u64,
 }
 
@@ -104,13 +110,17 @@ pub(crate) async fn run(
     base: &str,
     args: SyncArgs,
     (from, to): (Date, Date),
+    sandbox: Sandbox,
 ) -> Result<(), Failure> {
     let window = Window::new(from, to).map_err(|e| {
         Failure::usage(e.to_string()).next("make --to the same day as --from or later")
     })?;
     let path = match &args.db {
         Some(path) => path.clone(),
-        None => default_path()?,
+        None => default_path(match sandbox {
+            Sandbox::Embedded => SANDBOX_FILE,
+            Sandbox::None => DEFAULT_FILE,
+        })?,
     };
     eprintln!("attend: mirror {}", path.display());
     // The feed file is written only once the sync has committed (a failed run leaves an
@@ -148,19 +158,23 @@ pub(crate) async fn run(
         )
         .await
         .map_err(|e| sync_failure(e, base))?;
-    match &feed {
-        FeedOut::None => {}
+    // The mirror is committed: a feed that cannot be written is reported, never taken
+    // quietly (not even a closed pipe), since the next run will not list these changes.
+    let fed = match &feed {
+        FeedOut::None => Ok(()),
         FeedOut::Stdout => {
             let mut out = BufWriter::new(io::stdout().lock());
-            write_feed(&mirror, report.sync_id, &mut out)?;
+            write_feed(&mirror, report.sync_id, &mut out)
+                .map_err(|_| feed_failure("standard output"))
         }
-        FeedOut::File(file_path) => {
-            let mut out = File::create(file_path)
-                .map(BufWriter::new)
-                .map_err(|_| feed_failure(file_path))?;
-            write_feed(&mirror, report.sync_id, &mut out).map_err(|_| feed_failure(file_path))?;
-        }
-    }
+        FeedOut::File(file_path) => File::create(file_path)
+            .map(BufWriter::new)
+            .map_err(|_| feed_failure(&file_path.display().to_string()))
+            .and_then(|mut out| {
+                write_feed(&mirror, report.sync_id, &mut out)
+                    .map_err(|_| feed_failure(&file_path.display().to_string()))
+            }),
+    };
     if report.without_id > 0 {
         eprintln!(
             "attend: warning: {} listed event(s) had no usable eventId and were left out",
@@ -168,7 +182,7 @@ pub(crate) async fn run(
         );
     }
     eprintln!("{report}");
-    Ok(())
+    fed
 }
 
 fn write_feed(
@@ -187,25 +201,31 @@ fn write_feed(
     }
 }
 
-fn feed_failure(path: &Path) -> Failure {
+fn feed_failure(place: &str) -> Failure {
     Failure::new(
         Kind::Io,
-        format!(
-            "the sync was applied, but the change feed could not be written to {}",
-            path.display()
-        ),
+        format!("the sync was applied, but the change feed could not be written to {place}"),
     )
     .next("its changes stay in the mirror's `changes` table")
 }
 
-/// `events.sqlite` in the user's data directory, which is created if needed.
-fn default_path() -> Result<PathBuf, Failure> {
+/// Whether the listing comes from the embedded sandbox (`--sandbox`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sandbox {
+    /// The real service (or one `COMMUNICO_BASE_URL` names).
+    None,
+    /// The embedded sandbox: its mirror is kept apart from the real one.
+    Embedded,
+}
+
+/// `file` in the user's data directory, which is created if needed.
+fn default_path(file: &str) -> Result<PathBuf, Failure> {
     let dirs = directories::ProjectDirs::from("", "", "attend").ok_or_else(|| {
         Failure::usage("no home directory to keep the mirror in").next("give --db PATH")
     })?;
     let dir = dirs.data_dir();
     std::fs::create_dir_all(dir).map_err(|e| Failure::io(&dir.display().to_string(), &e))?;
-    Ok(dir.join(DEFAULT_FILE))
+    Ok(dir.join(file))
 }
 
 fn query(args: &SyncArgs) -> EventQuery {

@@ -561,7 +561,7 @@ fn ics_gives_a_repeated_event_one_vevent_and_an_instant_event_no_dtend() {
 fn first_page_then(
     format: &str,
     faults: &[(Fault, usize)],
-    signal: bool,
+    signal: Option<&str>,
 ) -> (Vec<u8>, String, Option<i32>) {
     let s = CommunicoServer::start(CommunicoConfig::default().events(2000));
     let c = s.communico();
@@ -608,11 +608,11 @@ fn first_page_then(
             break;
         }
     }
-    if signal {
+    if let Some(signal) = signal {
         // The shell's builtin `kill`: no `kill` executable needed.
         let status = Command::new("sh")
             .arg("-c")
-            .arg(format!("kill -INT {}", child.id()))
+            .arg(format!("kill -{signal} {}", child.id()))
             .status()
             .unwrap();
         assert!(status.success());
@@ -643,7 +643,7 @@ fn count_in(stderr: &str) -> usize {
 #[test]
 fn ctrl_c_leaves_json_and_ics_closed_and_says_how_many_were_written() {
     let slow = [(Fault::Slow(Duration::from_secs(60)), 3)];
-    let (out, stderr, code) = first_page_then("json", &slow, true);
+    let (out, stderr, code) = first_page_then("json", &slow, Some("INT"));
     let events: Vec<Value> = serde_json::from_slice(&out)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
     assert!(!events.is_empty());
@@ -651,7 +651,7 @@ fn ctrl_c_leaves_json_and_ics_closed_and_says_how_many_were_written() {
     assert_eq!(count_in(&stderr), events.len());
     assert_eq!(code, Some(130), "{stderr}");
 
-    let (out, stderr, code) = first_page_then("ics", &slow, true);
+    let (out, stderr, code) = first_page_then("ics", &slow, Some("INT"));
     assert!(String::from_utf8_lossy(&out).ends_with("END:VCALENDAR\r\n"));
     let report = validated(&out);
     assert_eq!(
@@ -662,10 +662,22 @@ fn ctrl_c_leaves_json_and_ics_closed_and_says_how_many_were_written() {
 }
 
 #[test]
+fn sigterm_closes_the_output_too_as_timeout_systemd_and_cron_send_it() {
+    let slow = [(Fault::Slow(Duration::from_secs(60)), 3)];
+    let (out, stderr, code) = first_page_then("json", &slow, Some("TERM"));
+    let events: Vec<Value> = serde_json::from_slice(&out)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
+    assert!(!events.is_empty());
+    assert!(stderr.contains("terminated (SIGTERM)"), "{stderr}");
+    assert_eq!(count_in(&stderr), events.len());
+    assert_eq!(code, Some(143), "{stderr}");
+}
+
+#[test]
 fn a_failure_mid_stream_closes_the_output_and_keeps_its_exit_code() {
     // A truncated JSON page: the API's fault, exit code 4 as for a first page.
     let broken = [(Fault::MalformedJson, 5)];
-    let (out, stderr, code) = first_page_then("json", &broken, false);
+    let (out, stderr, code) = first_page_then("json", &broken, None);
     let events: Vec<Value> = serde_json::from_slice(&out)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out)));
     assert!(stderr.contains("stopped after"), "{stderr}");
@@ -673,7 +685,7 @@ fn a_failure_mid_stream_closes_the_output_and_keeps_its_exit_code() {
     assert!(stderr.contains("error:"), "{stderr}");
     assert_eq!(code, Some(4), "{stderr}");
 
-    let (out, stderr, code) = first_page_then("ics", &broken, false);
+    let (out, stderr, code) = first_page_then("ics", &broken, None);
     let report = validated(&out);
     assert_eq!(
         count_in(&stderr),

@@ -448,3 +448,54 @@ fn refused_credentials_change_nothing_and_are_never_printed() {
     let window = Window::new(date(2025, 11, 1), date(2025, 11, 1)).unwrap();
     assert!(mirror.present_events(window).unwrap().is_empty());
 }
+
+#[test]
+fn a_change_feed_on_a_closed_stdout_is_a_failure_not_silence() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mirror.sqlite");
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin!("attend"));
+    cmd.args(["--sandbox", "communico", "sync", "--db"])
+        .arg(&db)
+        .args([
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-02",
+            "--changes",
+            "-",
+        ]);
+    let output = common::with_stdout_closed(cmd);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The mirror is committed, so the next run will not list these changes again: the
+    // lost feed must be said, with where the changes stay.
+    assert_eq!(output.status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("change feed could not be written to standard output"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`changes` table"), "{stderr}");
+    assert!(stderr.contains(" added"), "{stderr}");
+}
+
+#[test]
+fn a_sandbox_sync_without_db_never_touches_the_real_mirror() {
+    let home = tempfile::tempdir().unwrap();
+    let output = attend()
+        .env("HOME", home.path())
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .args([
+            "--sandbox",
+            "communico",
+            "sync",
+            "--from",
+            "2026-12-01",
+            "--to",
+            "2026-12-01",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("sandbox-events.sqlite"), "{stderr}");
+    assert!(!home.path().join("data/attend/events.sqlite").exists());
+}

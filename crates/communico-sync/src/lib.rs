@@ -84,8 +84,8 @@ mod schema;
 pub use change::{Change, ChangeKind};
 pub use error::Error;
 pub use mirror::{
-    DEFAULT_LOCK_TIMEOUT, Mirror, MirroredEvent, OpenOptions, RemovalLimit, SyncOptions,
-    SyncReport, Window, listing_scope,
+    DEFAULT_LOCK_TIMEOUT, MAX_LOCK_TIMEOUT, Mirror, MirroredEvent, OpenOptions, RemovalLimit,
+    SyncOptions, SyncReport, Window, listing_scope,
 };
 
 /// The schema version this crate writes (`PRAGMA user_version` of an up-to-date mirror).

@@ -17,6 +17,10 @@ use crate::schema::{self, State};
 /// How long a sync waits for another sync's write lock on the same file by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// The longest wait for the file's lock that SQLite can take: `i32::MAX` milliseconds
+/// (about 24.8 days). [`OpenOptions::lock_timeout`] clamps to it.
+pub const MAX_LOCK_TIMEOUT: Duration = Duration::from_millis(i32::MAX as u64);
+
 /// How many listed events are compared and written at a time. Statements are prepared
 /// once a batch; the listing itself is consumed one page at a time.
 const BATCH: usize = 256;
@@ -304,9 +308,10 @@ impl OpenOptions {
     /// How long a sync (or a migration) waits for another connection's write lock on
     /// the file before failing with [`Error::Locked`] (default [`DEFAULT_LOCK_TIMEOUT`]).
     /// It is SQLite's busy timeout: the wait is spent retrying the lock, not sleeping
-    /// once.
+    /// once. SQLite counts it in milliseconds in an `int`, so anything longer than
+    /// [`MAX_LOCK_TIMEOUT`] (about 24.8 days) waits that long.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
-        self.lock_timeout = timeout;
+        self.lock_timeout = timeout.min(MAX_LOCK_TIMEOUT);
         self
     }
 
@@ -326,7 +331,9 @@ impl OpenOptions {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(storage)?;
-        conn.busy_timeout(self.lock_timeout).map_err(storage)?;
+        // Clamped again: a `Duration` past SQLite's `int` of milliseconds panics in rusqlite.
+        conn.busy_timeout(self.lock_timeout.min(MAX_LOCK_TIMEOUT))
+            .map_err(storage)?;
         let not_a_mirror = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(ErrorCode::NotADatabase) => Error::NotAMirror {
                 path: path.clone(),
@@ -978,6 +985,20 @@ mod tests {
         fn send<T: Send>(_: T) {}
         let window = Window::new(date(2025, 1, 1), date(2025, 1, 2)).unwrap();
         send(mirror.sync(client, window, EventQuery::new(), &SyncOptions::new()));
+    }
+
+    #[test]
+    fn a_lock_timeout_longer_than_sqlite_can_count_is_clamped_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        for timeout in [
+            Duration::MAX,
+            Duration::from_secs(2_147_484),
+            MAX_LOCK_TIMEOUT,
+        ] {
+            let options = OpenOptions::new().lock_timeout(timeout);
+            assert_eq!(options.lock_timeout, MAX_LOCK_TIMEOUT);
+            options.open(dir.path().join("mirror.sqlite")).unwrap();
+        }
     }
 
     #[test]

@@ -51,6 +51,9 @@ use data::{AGES, DataSet, LOCATIONS, TYPES};
 pub use edit::{EditError, EventEdit};
 pub use faults::{Fault, FaultTarget, Quirk};
 
+/// The most events a data set holds ([`CommunicoConfig::events`]).
+pub const MAX_EVENTS: usize = 1_000_000;
+
 /// The path prefix the Communico service is mounted under.
 pub const PREFIX: &str = "/communico";
 
@@ -121,9 +124,10 @@ impl CommunicoConfig {
         self
     }
 
-    /// How many events the data set holds (up to a few hundred thousand).
+    /// How many events the data set holds, at most [`MAX_EVENTS`] (a larger count is
+    /// clamped: the data set lives in memory, about 150 bytes an event and more).
     pub fn events(mut self, count: usize) -> Self {
-        self.events = count;
+        self.events = count.min(MAX_EVENTS);
         self
     }
 
