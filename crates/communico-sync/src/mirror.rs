@@ -490,14 +490,15 @@ impl Mirror {
     ///   value) and classified (see [`ChangeKind`]); events are stored as the client
     ///   serializes them, which keeps every member the API sent.
     /// - When the stream ends, events of the window that the mirror holds under the same
-    ///   `scope` (the listing's filters) and that were not listed are removed, unless
-    ///   that is more than `options.removal_limit` allows.
+    ///   `scope` (the listing's filters) or a narrower one (more filters, so fewer events)
+    ///   and that were not listed are removed, unless that is more than
+    ///   `options.removal_limit` allows.
     /// - Nothing is written unless the whole listing arrived and every check passed:
     ///   a listing that fails, a guard that trips, a dropped future or a killed process
     ///   leave the mirror exactly as it was (SQLite's atomic commit).
     ///
-    /// `scope` names the listing's filters; events listed under another scope are never
-    /// removed by this listing. [`sync`](Mirror::sync) derives it from the query.
+    /// `scope` names the listing's filters; events last listed under broader or other
+    /// filters are never removed by this listing. [`sync`](Mirror::sync) derives it from the query.
     ///
     /// SQLite works on the calling thread: the lock wait (SQLite's busy handler) and the
     /// writes block it between the listing's pages (a batch of 256 events at a time, a
@@ -532,15 +533,9 @@ impl Mirror {
             .map_err(storage)?;
         let sync_id = tx.conn.last_insert_rowid();
         let (low, high) = window.start_bounds();
-        let present: i64 = tx
-            .conn
-            .query_row(
-                &format!("SELECT count(*) FROM events WHERE {IN_WINDOW} AND scope = ?4"),
-                params![low, high, to, scope],
-                |r| r.get(0),
-            )
-            .map_err(storage)?;
-        let present = u64::try_from(present).unwrap_or(0);
+        let present = within(tx.conn, None, scope, [&low, &high, &to])
+            .map_err(storage)?
+            .len() as u64;
         let mut report = SyncReport::new(sync_id, window);
         let context = Context {
             sync_id,
@@ -564,7 +559,7 @@ impl Mirror {
         }
         apply(tx.conn, &context, &mut batch, &mut report).map_err(storage)?;
 
-        let missing = missing(tx.conn, sync_id, scope, [&low, &high, &to]).map_err(storage)?;
+        let missing = within(tx.conn, Some(sync_id), scope, [&low, &high, &to]).map_err(storage)?;
         let would_remove = missing.len() as u64;
         if let Some(share) = options.removal_limit.exceeded(would_remove, present) {
             let limit_percent = match options.removal_limit {
@@ -943,22 +938,51 @@ fn apply(
     Ok(())
 }
 
-/// The events of the window held under `scope` that this sync did not list.
-fn missing(
+/// The present events of the window that a complete listing under `scope` must contain:
+/// those last listed under `scope` or under narrower filters ([`covers`]). With
+/// `not_listed_by`, only those that sync did not list.
+fn within(
     conn: &Connection,
-    sync_id: i64,
+    not_listed_by: Option<i64>,
     scope: &str,
     [low, high, to]: [&str; 3],
 ) -> rusqlite::Result<Vec<i64>> {
     let mut statement = conn.prepare(&format!(
-        "SELECT event_id FROM events
-         WHERE {IN_WINDOW} AND scope = ?4 AND last_sync <> ?5
+        "SELECT event_id, scope FROM events
+         WHERE {IN_WINDOW} AND (?4 IS NULL OR last_sync <> ?4)
          ORDER BY event_id"
     ))?;
-    let ids = statement
-        .query_map(params![low, high, to, scope, sync_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let rows = statement.query_map(params![low, high, to, not_listed_by], |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut ids = Vec::new();
+    for row in rows {
+        let (id, held_under) = row?;
+        if covers(scope, &held_under) {
+            ids.push(id);
+        }
+    }
     Ok(ids)
+}
+
+/// Whether a complete listing under the filters `listing` lists every event that one
+/// under `held` lists: each of `listing`'s filters is also one of `held`'s, so `held` is
+/// the same or narrower. The order asked for changes no membership and is left out.
+/// Filters spelled differently (another case, another list order) do not cover each
+/// other: the mirror then keeps the event rather than guess.
+fn covers(listing: &str, held: &str) -> bool {
+    let filters = |scope: &str| -> Vec<String> {
+        scope
+            .split('&')
+            .filter(|part| {
+                let name = part.split('=').next().unwrap_or("");
+                !matches!(name, "sortBy" | "sortOrder" | "")
+            })
+            .map(str::to_owned)
+            .collect()
+    };
+    let held = filters(held);
+    filters(listing).iter().all(|filter| held.contains(filter))
 }
 
 fn remove(conn: &Connection, cx: &Context<'_>, ids: &[i64]) -> rusqlite::Result<()> {
@@ -985,6 +1009,22 @@ mod tests {
         fn send<T: Send>(_: T) {}
         let window = Window::new(date(2025, 1, 1), date(2025, 1, 2)).unwrap();
         send(mirror.sync(client, window, EventQuery::new(), &SyncOptions::new()));
+    }
+
+    #[test]
+    fn a_listing_covers_its_own_filters_and_narrower_ones() {
+        let all = "status=published";
+        let storytime = "status=published&types=Storytime";
+        let branch = "locationId=416&status=published&types=Storytime";
+        assert!(covers(all, all));
+        assert!(covers(all, storytime));
+        assert!(covers(all, branch));
+        assert!(covers(storytime, branch));
+        assert!(covers("", all));
+        assert!(!covers(storytime, all));
+        assert!(!covers(branch, storytime));
+        assert!(!covers("status=published&types=storytime", storytime));
+        assert!(covers("sortBy=eventStart&status=published", storytime));
     }
 
     #[test]

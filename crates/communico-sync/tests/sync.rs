@@ -642,3 +642,38 @@ async fn offsets_shifting_during_the_sync_produce_no_false_change() {
     assert_eq!(third.changes(), third.removed + third.added);
     assert_mirrors(&mirror, &listing(&client).await);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unfiltered_listing_removes_an_event_a_filtered_one_saw_last() {
+    let (sandbox, client) = start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut mirror = Mirror::open(dir.path().join("events.sqlite")).unwrap();
+    sync(&mut mirror, &client).await.unwrap();
+    // A branch's listing sees its events last, under narrower filters.
+    let one_branch = EventQuery::new().location_ids([415]);
+    let branch = mirror
+        .sync(&client, window(), one_branch, &SyncOptions::new())
+        .await
+        .unwrap();
+    assert!(branch.unchanged > 0, "{branch}");
+    let gone = mirror
+        .present_events(window())
+        .unwrap()
+        .into_iter()
+        .find(|e| serde_json::from_str::<Value>(&e.raw).unwrap()["locationId"] == Value::from(415))
+        .expect("an event of branch 415 in the window")
+        .event_id;
+    server(&sandbox)
+        .delete_event(u64::try_from(gone).unwrap())
+        .unwrap();
+    // The complete, unfiltered listing covers the branch's filters: the deletion shows.
+    let report = sync(&mut mirror, &client).await.unwrap();
+    assert_eq!(report.removed, 1, "{report}");
+    assert!(
+        !mirror
+            .present_events(window())
+            .unwrap()
+            .iter()
+            .any(|e| e.event_id == gone)
+    );
+}
