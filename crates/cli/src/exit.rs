@@ -234,9 +234,11 @@ fn store(error: &auth_core::Error) -> Failure {
     match error {
         // The message already says what to do with the file.
         auth_core::Error::StoreCorrupt { .. } => failure,
+        // A file store's path; a Redis store names its URL and key, which no directory
+        // check would fit.
         auth_core::Error::Store {
             path: Some(path), ..
-        } => match std::path::Path::new(path).parent() {
+        } if !path.contains("://") => match std::path::Path::new(path).parent() {
             Some(dir) if !dir.as_os_str().is_empty() => failure.next(format!(
                 "check that {} is a directory this user can write to, or choose another with {STORE_OPTION}",
                 dir.display()
@@ -254,7 +256,10 @@ fn auth_failure_kind(error: &auth_core::Error) -> Kind {
         E::Transport(_) => Kind::Network,
         E::InsecureUrl { .. } | E::InvalidConfig { .. } => Kind::Usage,
         E::OAuth(_) | E::LoginRequired { .. } | E::CallbackRejected { .. } => Kind::Auth,
-        E::Store { .. } | E::StoreCorrupt { .. } => Kind::Io,
+        E::Store { .. }
+        | E::StoreCorrupt { .. }
+        | E::StoreUnavailable { .. }
+        | E::LockTimedOut { .. } => Kind::Io,
         _ => Kind::Api,
     }
 }
@@ -391,6 +396,15 @@ mod tests {
                     "--store",
                 ],
                 &["--issuer", "Attendium server"],
+            ),
+            (
+                attendium::Error::Auth(auth_core::Error::StoreUnavailable {
+                    store: "redis://127.0.0.1:1/0".into(),
+                    reason: "cannot connect".into(),
+                }),
+                Kind::Io,
+                &["redis://127.0.0.1:1/0", "the session was kept", "--store"],
+                &["--issuer", "Attendium server", "is a directory"],
             ),
             (
                 attendium::Error::TryLater {
