@@ -814,7 +814,7 @@ fn peak_kib_after(format: &str, from: &str, to: &str, lines: usize) -> u64 {
         .lines()
         .find_map(|l| l.strip_prefix("VmHWM:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap();
+        .unwrap_or_else(|| panic!("{format}: the process ended before its peak was read"));
     drop(reader);
     let _ = child.kill();
     let _ = child.wait();
@@ -828,8 +828,11 @@ fn a_year_of_events_streams_in_the_memory_of_a_month() {
     // (about 900 events against about 10,500).
     // The table holds a block of rows to lay them out: a month is one block, a year
     // several, never the whole year.
-    for format in ["json", "table"] {
-        let month = peak_kib_after(format, "2026-01-01", "2026-01-31", 800);
+    // Each is read while the process still has more to write than the pipe holds (64 KiB):
+    // a month's table is one line an event, so it is read early; the table is laid out
+    // before its first line is written, so its peak is already reached then.
+    for (format, month_lines) in [("json", 800), ("table", 20)] {
+        let month = peak_kib_after(format, "2026-01-01", "2026-01-31", month_lines);
         let year = peak_kib_after(format, "2026-01-01", "2026-12-31", 10_000);
         assert!(
             year <= month + 4 * 1024,
