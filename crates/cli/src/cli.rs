@@ -154,8 +154,9 @@ pub(crate) struct OutputArgs {
     pub(crate) csv_raw: bool,
 }
 
+/// The window and filters of an events listing, shared by `events` and `sync`.
 #[derive(Debug, Args)]
-pub(crate) struct EventsArgs {
+pub(crate) struct EventFilters {
     /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today, in the --tz
     /// zone).
     #[arg(long, value_parser = parse_day, value_name = "DATE")]
@@ -184,6 +185,31 @@ pub(crate) struct EventsArgs {
     /// Include private events.
     #[arg(long)]
     pub(crate) private: bool,
+}
+
+impl EventFilters {
+    /// `query` with these filters (not the window: its days depend on the time zone).
+    pub(crate) fn apply(&self, query: communico::EventQuery) -> communico::EventQuery {
+        let mut query = query
+            .status(Some(self.status.as_str()))
+            .location_ids(self.location_ids.iter().copied())
+            .types(self.types.iter().cloned())
+            .ages(self.ages.iter().cloned())
+            .search_tags(self.tags.iter().cloned());
+        if let Some(term) = &self.term {
+            query = query.term(term.clone());
+        }
+        if self.private {
+            query = query.visibility(communico::Visibility::IncludePrivate);
+        }
+        query
+    }
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct EventsArgs {
+    #[command(flatten)]
+    pub(crate) filters: EventFilters,
     /// Optional members to include (comma-separated API names, e.g. ages,types,registration;
     /// `all` for every one this tool knows).
     #[arg(long, value_delimiter = ',', value_name = "F,...")]

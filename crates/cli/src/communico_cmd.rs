@@ -4,9 +4,7 @@ use std::io::{self, IsTerminal, Write};
 use std::sync::Arc;
 
 use auth_core::{ClientSecret, HttpTransport};
-use communico::{
-    Client, Event, EventField, EventQuery, ReservationQuery, ReservationStatus, Visibility,
-};
+use communico::{Client, Event, EventField, EventQuery, ReservationQuery, ReservationStatus};
 use futures_util::TryStreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::civil::Date;
@@ -71,12 +69,14 @@ pub(crate) async fn run(
     };
     let today = tz::today_in(zone.as_ref());
     let days = match &args.command {
-        CommunicoCommand::Events(e) => {
-            Some((day(e.from, today, "--from")?, day(e.to, today, "--to")?))
-        }
-        CommunicoCommand::Sync(s) => {
-            Some((day(s.from, today, "--from")?, day(s.to, today, "--to")?))
-        }
+        CommunicoCommand::Events(e) => Some((
+            day(e.filters.from, today, "--from")?,
+            day(e.filters.to, today, "--to")?,
+        )),
+        CommunicoCommand::Sync(s) => Some((
+            day(s.filters.from, today, "--from")?,
+            day(s.filters.to, today, "--to")?,
+        )),
         _ => None,
     };
     // The embedded sandbox lives as long as the command.
@@ -327,22 +327,12 @@ fn list_out<T: Serialize>(output: &OutputArgs, term: Terminal, list: &[T]) -> Re
 }
 
 fn event_query(args: &EventsArgs, (from, to): (Date, Date)) -> EventQuery {
-    let mut query = EventQuery::new()
-        .start_date(from)
-        .end_date(to)
-        .status(Some(args.status.as_str()))
-        .location_ids(args.location_ids.iter().copied())
-        .types(args.types.iter().cloned())
-        .ages(args.ages.iter().cloned())
-        .search_tags(args.tags.iter().cloned())
-        .fields(event_fields(&args.fields));
-    if let Some(term) = &args.term {
-        query = query.term(term.clone());
-    }
-    if args.private {
-        query = query.visibility(Visibility::IncludePrivate);
-    }
-    query
+    args.filters.apply(
+        EventQuery::new()
+            .start_date(from)
+            .end_date(to)
+            .fields(event_fields(&args.fields)),
+    )
 }
 
 /// The `--fields` names as fields; `all` stands for every field the library knows.
@@ -487,7 +477,7 @@ async fn events(
         .client
         .events(event_query(&args, days))
         .map_err(fail)?;
-    for warning in filters::event_filter_warnings(&target.client, &args).await {
+    for warning in filters::event_filter_warnings(&target.client, &args.filters).await {
         eprintln!("attend: warning: {warning}");
     }
     let format = args.output.format.unwrap_or_else(|| term.default_format());
@@ -760,7 +750,10 @@ mod tests {
             panic!("parsed as another subcommand")
         };
         let today = jiff::civil::date(2026, 11, 30);
-        let days = (e.from.on(today).unwrap(), e.to.on(today).unwrap());
+        let days = (
+            e.filters.from.on(today).unwrap(),
+            e.filters.to.on(today).unwrap(),
+        );
         let qs = event_query(&e, days).to_query_string(0, 200).unwrap();
         for part in [
             "startDate=2026-12-01",

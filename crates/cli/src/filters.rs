@@ -5,7 +5,7 @@
 
 use communico::Client;
 
-use crate::cli::EventsArgs;
+use crate::cli::EventFilters;
 
 /// The event statuses the API is documented to use (reference §2b: `published`; other
 /// values hide an event).
@@ -71,7 +71,7 @@ fn unknown(option: &str, value: &str, what: &str, known: &[String], lookup: &str
 /// Warnings for the events filters that match nothing. Lookups are asked only for the
 /// filters given; a lookup that fails is skipped (the events request will say what is
 /// wrong, if anything), so a check never stops the command.
-pub(crate) async fn event_filter_warnings(client: &Client, args: &EventsArgs) -> Vec<String> {
+pub(crate) async fn event_filter_warnings(client: &Client, args: &EventFilters) -> Vec<String> {
     let mut warnings = Vec::new();
     let status = args.status.trim();
     if !EVENT_STATUSES

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
-use communico::{Client, EventField, EventQuery, Visibility};
+use communico::{Client, EventField, EventQuery};
 use communico_sync::{Error, OpenOptions, RemovalLimit, SyncOptions, Window};
 use jiff::civil::Date;
 
-use crate::cli::{Day, parse_day};
+use crate::cli::EventFilters;
 use crate::exit::{Failure, Kind};
 
 /// The mirror's file name in the user's data directory.
@@ -29,33 +29,8 @@ pub(crate) struct SyncArgs {
     /// user's data directory; sandbox-events.sqlite with --sandbox].
     #[arg(long, value_name = "PATH")]
     pub(crate) db: Option<PathBuf>,
-    /// The first day: YYYY-MM-DD, today, tomorrow, or +N (days from today).
-    #[arg(long, value_parser = parse_day, value_name = "DATE")]
-    pub(crate) from: Day,
-    /// The last day, included: YYYY-MM-DD, today, tomorrow, or +N.
-    #[arg(long, value_parser = parse_day, value_name = "DATE")]
-    pub(crate) to: Day,
-    /// Only at this branch (repeat for several).
-    #[arg(long = "location-id", value_name = "ID")]
-    pub(crate) location_ids: Vec<u64>,
-    /// Only of this event type, by name (repeat for several).
-    #[arg(long = "type", value_name = "NAME")]
-    pub(crate) types: Vec<String>,
-    /// Only for this age group, by name (repeat for several).
-    #[arg(long = "age", value_name = "NAME")]
-    pub(crate) ages: Vec<String>,
-    /// Only with this search tag (repeat for several).
-    #[arg(long = "tag", value_name = "TAG")]
-    pub(crate) tags: Vec<String>,
-    /// Keyword search.
-    #[arg(long, value_name = "TEXT")]
-    pub(crate) term: Option<String>,
-    /// The event status to ask for.
-    #[arg(long, value_name = "S", default_value = "published")]
-    pub(crate) status: String,
-    /// Include private events.
-    #[arg(long)]
-    pub(crate) private: bool,
+    #[command(flatten)]
+    pub(crate) filters: EventFilters,
     /// Optional members to mirror too (comma-separated API names; `all` for every one
     /// this tool knows). Changing them between runs reports every event as updated.
     #[arg(long, value_delimiter = ',', value_name = "F,...")]
@@ -242,20 +217,7 @@ fn query(args: &SyncArgs) -> EventQuery {
             fields.push(EventField::parse(name));
         }
     }
-    let mut query = EventQuery::new()
-        .status(Some(args.status.as_str()))
-        .location_ids(args.location_ids.iter().copied())
-        .types(args.types.iter().cloned())
-        .ages(args.ages.iter().cloned())
-        .search_tags(args.tags.iter().cloned())
-        .fields(fields);
-    if let Some(term) = &args.term {
-        query = query.term(term.clone());
-    }
-    if args.private {
-        query = query.visibility(Visibility::IncludePrivate);
-    }
-    query
+    args.filters.apply(EventQuery::new().fields(fields))
 }
 
 /// One sentence for each way a sync can fail, by what the person can do about it.
