@@ -136,9 +136,18 @@ impl Failure {
             E::Unauthorized { .. } => Failure::new(Kind::Auth, error.to_string())
                 .next("check that the client key has access to this endpoint"),
             E::Transport(t) => network(t, base, BASE_URL_OPTION),
-            E::RateLimited { .. } => {
-                Failure::new(Kind::Api, error.to_string()).next("wait a minute and try again")
+            E::RateLimited { retry_after } => {
+                let next = match retry_after {
+                    Some(wait) if wait.as_secs() > 60 => {
+                        format!("try again in {} minutes", wait.as_secs().div_ceil(60))
+                    }
+                    Some(wait) => format!("try again in {} s", wait.as_secs().max(1)),
+                    None => "wait a minute and try again".to_owned(),
+                };
+                Failure::new(Kind::Api, error.to_string()).next(next)
             }
+            E::Redirected { .. } => Failure::new(Kind::Api, format!("{error}, from {base}"))
+                .next("check --base-url (or COMMUNICO_BASE_URL): it may have moved, or need https"),
             E::NotFound { .. } => {
                 Failure::new(Kind::Api, error.to_string()).next("check the id you asked for")
             }

@@ -177,6 +177,15 @@ pub(crate) fn parse_counted<D: DeserializeOwned>(
             ),
         });
     }
+    if status.is_redirection() {
+        let location = response
+            .headers()
+            .get(http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|l| url::Url::parse(l).ok())
+            .map(|l| auth_core::secure_url::display_url(&l));
+        return Err(Error::Redirected { status, location });
+    }
     if !looks_like_json_object(body) {
         if status == StatusCode::NOT_FOUND {
             return Err(Error::NotFound { what: what.into() });
@@ -459,6 +468,39 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_redirect_is_named_with_where_it_points_never_its_query() {
+        let moved = http::Response::builder()
+            .status(302)
+            .header(
+                "location",
+                "https://user:pw@new.example/v3/attend/events?token=SECRET",
+            )
+            .header("content-type", "application/json")
+            .body(Bytes::from_static(b"{}"))
+            .unwrap();
+        let error = parse::<Page<Event>>(&moved, "x").unwrap_err();
+        match &error {
+            Error::Redirected { status, location } => {
+                assert_eq!(*status, StatusCode::FOUND);
+                assert_eq!(
+                    location.as_deref(),
+                    Some("https://new.example/v3/attend/events")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let message = error.to_string();
+        assert!(
+            message.contains("redirect (HTTP 302 Found) to https://new.example"),
+            "{message}"
+        );
+        assert!(
+            !message.contains("SECRET") && !message.contains("pw"),
+            "{message}"
+        );
     }
 
     #[test]

@@ -78,6 +78,18 @@ pub enum Error {
         message: String,
     },
 
+    /// The server answered with a redirect (`3xx`). Redirects are never followed, so that
+    /// credentials go only where the base URL says; `location` is where it pointed,
+    /// without its query or user info. The base URL is probably out of date (an `http`
+    /// URL redirected to `https`, or a moved host).
+    #[error("the API answered with a redirect (HTTP {status}){}, which is not followed", location_suffix(.location))]
+    Redirected {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The `Location` the server named, if any, without query or user info.
+        location: Option<String>,
+    },
+
     /// The answer is not the API's: not JSON at all (an HTML error page from a proxy,
     /// plain text, nothing), or JSON with none of the envelope's members. The base URL
     /// may point at something else.
@@ -196,4 +208,11 @@ impl From<auth_core::Error> for Error {
             other => Error::Auth(other),
         }
     }
+}
+
+fn location_suffix(location: &Option<String>) -> String {
+    location
+        .as_deref()
+        .map(|l| format!(" to {l}"))
+        .unwrap_or_default()
 }
