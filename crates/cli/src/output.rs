@@ -450,11 +450,24 @@ fn render_table(
 
 /// Server text made safe for a terminal: every control character (newlines, tabs, and
 /// ESC, which starts the sequences that recolour or rewrite the screen, and the C1
-/// controls such as CSI, U+009B) becomes a space.
+/// controls such as CSI, U+009B) becomes a space, and so does every bidirectional
+/// embedding, override or isolate (U+202A-U+202E, U+2066-U+2069), which would reorder the
+/// rest of the row as it is shown ("Trojan Source", CVE-2021-42574).
 pub(crate) fn sanitize(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || is_bidi_control(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect()
+}
+
+/// A bidirectional formatting character that changes how the text after it is ordered.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// A CSV cell: line breaks and tabs kept (they are data, and quoted by the writer),
@@ -678,6 +691,15 @@ fn csv_io(error: csv::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bidi_overrides_never_reorder_a_table_row() {
+        assert_eq!(
+            sanitize("Story\u{202E}emit\u{2066}x\u{2069} \u{1b}[2J"),
+            "Story emit x   [2J"
+        );
+        assert_eq!(sanitize("Árbol — ñ"), "Árbol — ñ");
+    }
     use serde_json::json;
 
     fn event(v: Value) -> Event {
