@@ -284,7 +284,32 @@ impl Session {
     }
 
     async fn logout(&self) -> Result<(), Failure> {
-        let outcome = self.auth.logout().await.map_err(|e| self.fail(e))?;
+        let outcome = match self.auth.logout().await {
+            Ok(outcome) => outcome,
+            // The store could not be cleared: the session is still here.
+            Err(
+                e @ attendium::Error::Auth(
+                    auth_core::Error::Store { .. }
+                    | auth_core::Error::StoreCorrupt { .. }
+                    | auth_core::Error::StoreUnavailable { .. }
+                    | auth_core::Error::LockTimedOut { .. },
+                ),
+            ) => return Err(self.fail(e)),
+            // Revocation failed after the session was removed here: logging out again
+            // cannot revoke it, so say what is left rather than "try again".
+            Err(e) => {
+                let reason = e.to_string();
+                let kind = self.fail(e).kind;
+                return Err(Failure::new(
+                    kind,
+                    format!(
+                        "logged out here, but {} could not revoke the session: {reason}",
+                        self.issuer
+                    ),
+                )
+                .next("its refresh token stays valid at the server until it expires or is revoked there"));
+            }
+        };
         let message = match outcome {
             Logout::Revoked => "Logged out: the server revoked the session",
             Logout::RemovedLocally => {

@@ -394,3 +394,31 @@ fn https_to_a_plain_http_port_says_the_server_speaks_no_tls_and_suggests_http() 
         );
     }
 }
+
+#[test]
+fn a_logout_the_issuer_cannot_hear_says_the_session_was_removed_here_only() {
+    let (server, store) = logged_in();
+    let issuer = server.server.issuer().to_owned();
+    drop(server);
+    let output = attend()
+        .args(["attendium", "--timeout", "3", "logout"])
+        .env("ATTENDIUM_ISSUER", &issuer)
+        .env("ATTEND_STORE", store.path())
+        .output()
+        .unwrap();
+    let stderr = stderr_of(&output);
+    assert_eq!(output.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("logged out here"), "{stderr}");
+    assert!(stderr.contains("could not revoke the session"), "{stderr}");
+    assert!(stderr.contains("stays valid at the server"), "{stderr}");
+    assert!(!stderr.contains("then try again"), "{stderr}");
+    // And it is true: the session is gone here.
+    let again = attend()
+        .args(["attendium", "logout"])
+        .env("ATTENDIUM_ISSUER", &issuer)
+        .env("ATTEND_STORE", store.path())
+        .output()
+        .unwrap();
+    assert!(again.status.success(), "{}", stderr_of(&again));
+    assert!(stderr_of(&again).contains("Not logged in"));
+}
