@@ -21,7 +21,10 @@ use async_trait::async_trait;
 use auth_core::clock::Clock;
 use auth_core::grant::refresh::{parse_refresh_response, refresh_request};
 use auth_core::persistent::LockingStore;
-use auth_core::{ClientAuth, ErrorCode, HttpTransport, Token, TokenParseOptions, TokenSource};
+use auth_core::transport::{Idempotency, RequestOptions};
+use auth_core::{
+    ClientAuth, ErrorCode, HttpTransport, RefreshToken, Token, TokenParseOptions, TokenSource,
+};
 use serde_json::Value;
 use url::Url;
 
@@ -112,6 +115,28 @@ pub(crate) fn client_id_for(token: &Token, issuer: &Url) -> Option<String> {
     Some(token.extra.get(CLIENT_ID_KEY)?.as_str()?.to_owned())
 }
 
+/// Whether the server rotated the refresh token at the session's last refresh: `false`
+/// when its answer kept the same one (no `refresh_token`, or the same value back).
+const ROTATES_KEY: &str = "attendium:rotates";
+
+/// How a refresh of `stored` may be retried. Sent exactly once unless the server is
+/// known not to rotate (its last refresh kept the refresh token): then resending cannot
+/// spend a token twice, and a retry layer may repeat it like any idempotent call. Before
+/// the first refresh nothing is known, so it is sent once (RFC 9700 §4.14.2: reusing a
+/// rotated refresh token may revoke the grant).
+fn refresh_idempotency(stored: &Token) -> Idempotency {
+    match stored.extra.get(ROTATES_KEY).and_then(Value::as_bool) {
+        Some(false) => Idempotency::Retryable,
+        _ => Idempotency::Never,
+    }
+}
+
+/// Records in `token` whether the refresh that produced it, sent with `sent`, rotated.
+fn note_rotation(token: &mut Token, sent: &RefreshToken) {
+    let rotated = token.refresh_token.as_ref() != Some(sent);
+    token.extra.insert(ROTATES_KEY.into(), Value::Bool(rotated));
+}
+
 /// Refreshes the session handed to it (the stored one, read under the store's lock by
 /// the `PersistentSource` in front of it).
 pub(crate) struct SessionSource {
@@ -140,7 +165,9 @@ impl SessionSource {
         };
         let metadata = self.discovery.metadata().await?;
         let client = ClientAuth::public(client_id.as_str());
-        let request = refresh_request(&metadata.token_endpoint, &client, &refresh_token, None)?;
+        let mut request = refresh_request(&metadata.token_endpoint, &client, &refresh_token, None)?;
+        let options = RequestOptions::of(&request).with_idempotency(refresh_idempotency(stored));
+        request.extensions_mut().insert(options);
         let response = self.transport.send(request).await?;
         match parse_refresh_response(
             &response,
@@ -150,6 +177,7 @@ impl SessionSource {
         ) {
             Ok(mut token) => {
                 tag(&mut token, &self.issuer, &client_id);
+                note_rotation(&mut token, &refresh_token);
                 tracing::debug!("session refreshed");
                 Ok(token)
             }
@@ -210,6 +238,23 @@ mod tests {
     use super::*;
     use auth_core::AccessToken;
     use auth_core::store::FileStore;
+
+    #[test]
+    fn a_refresh_is_retryable_only_once_the_server_is_known_not_to_rotate() {
+        let sent = RefreshToken::new("rt-1");
+        let mut fresh = Token::bearer(AccessToken::new("a"), None);
+        // Nothing known yet: sent once.
+        assert_eq!(refresh_idempotency(&fresh), Idempotency::Never);
+        // The answer kept the refresh token: the next refresh may be retried.
+        fresh.refresh_token = Some(sent.clone());
+        note_rotation(&mut fresh, &sent);
+        assert_eq!(refresh_idempotency(&fresh), Idempotency::Retryable);
+        // The answer rotated it: never again resent.
+        let mut rotated = Token::bearer(AccessToken::new("b"), None);
+        rotated.refresh_token = Some(RefreshToken::new("rt-2"));
+        note_rotation(&mut rotated, &sent);
+        assert_eq!(refresh_idempotency(&rotated), Idempotency::Never);
+    }
 
     #[test]
     fn tags_name_issuer_and_client() {
