@@ -57,17 +57,7 @@ const LOCK_POLL: Duration = Duration::from_millis(25);
 /// # Ok::<(), url::ParseError>(())
 /// ```
 pub fn session_file(dir: &Path, issuer: &Url) -> PathBuf {
-    let mut name = String::new();
-    for c in issuer.as_str().chars() {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-            name.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                name.push_str(&format!("_{byte:02x}"));
-            }
-        }
-    }
+    let name = auth_core::store::file_name_for(issuer.as_str());
     dir.join("sessions").join(format!("{name}.json"))
 }
 

@@ -453,6 +453,33 @@ pub fn decode_token(bytes: &[u8], origin: &str) -> Result<Token, Error> {
     FileStore::new(origin).parse(bytes)
 }
 
+/// `key` as one file name, for a file store kept per key (an issuer's URL, a base URL):
+/// ASCII letters, digits, `-` and `.` as they are, every other byte of its UTF-8 form as
+/// `_` and two hexadecimal digits. Distinct keys give distinct names, and no name holds a
+/// path separator.
+///
+/// ```
+/// use auth_core::store::file_name_for;
+/// assert_eq!(file_name_for("https://as.example/a b"), "https_3a_2f_2fas.example_2fa_20b");
+/// assert_eq!(file_name_for("a b/c"), "a_20b_2fc");
+/// assert_ne!(file_name_for("a/b"), file_name_for("a_2fb"));
+/// ```
+pub fn file_name_for(key: &str) -> String {
+    let mut name = String::with_capacity(key.len());
+    for c in key.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+            name.push(c);
+        } else {
+            let mut buf = [0u8; 4];
+            for byte in c.encode_utf8(&mut buf).bytes() {
+                name.push('_');
+                name.push_str(&format!("{byte:02x}"));
+            }
+        }
+    }
+    name
+}
+
 /// Writes `contents` to `path` the way [`FileStore`] writes a session: through a
 /// temporary file beside it, created readable by its owner only (mode `0600` on Unix, in
 /// a `0700` directory if it has to create one), synced, renamed over `path`, and the

@@ -65,23 +65,6 @@ fn create_dir(dir: &std::path::Path) -> Result<(), Failure> {
     })
 }
 
-/// `value` as one file name: letters, digits, `-` and `.` as they are, anything else as
-/// `_` and its hexadecimal code.
-fn file_name(value: &str) -> String {
-    let mut name = String::new();
-    for c in value.chars() {
-        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-            name.push(c);
-        } else {
-            let mut buf = [0u8; 4];
-            for byte in c.encode_utf8(&mut buf).bytes() {
-                name.push_str(&format!("_{byte:02x}"));
-            }
-        }
-    }
-    name
-}
-
 impl StoreSpec {
     /// Keeps the Attendium session for `issuer` in this store.
     pub(crate) fn configure_attendium(
@@ -120,9 +103,10 @@ impl StoreSpec {
             StoreSpec::Dir(dir) => {
                 let dir = dir.join("communico");
                 create_dir(&dir)?;
-                Arc::new(FileStore::new(
-                    dir.join(format!("{}.json", file_name(&format!("{base} {key}")))),
-                ))
+                Arc::new(FileStore::new(dir.join(format!(
+                    "{}.json",
+                    auth_core::store::file_name_for(&format!("{base} {key}"))
+                ))))
             }
             StoreSpec::Redis(url) => {
                 Arc::new(redis(url, format!("attend:communico:{base} {key}"))?)
@@ -158,11 +142,5 @@ mod tests {
         );
         assert!(parse("https://example.com/store").is_err());
         assert!(parse("").is_err());
-    }
-
-    #[test]
-    fn file_names_keep_distinct_values_apart() {
-        assert_eq!(file_name("a b/c"), "a_20b_2fc");
-        assert_ne!(file_name("a/b"), file_name("a_2fb"));
     }
 }
