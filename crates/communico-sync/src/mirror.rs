@@ -909,29 +909,22 @@ fn apply(
         let raw = value.to_string();
         let start = event.event_start.map(|t| LocalDateTime(t).to_string());
         let end = event.event_end.map(|t| LocalDateTime(t).to_string());
-        if old.is_none() {
-            insert.execute(params![
-                id,
-                raw,
-                start,
-                end,
-                event.modified,
-                cx.scope,
-                cx.now,
-                cx.sync_id
-            ])?;
+        // A new row, or the stored one rewritten: the same values either way.
+        let write = if old.is_none() {
+            &mut insert
         } else {
-            rewrite.execute(params![
-                id,
-                raw,
-                start,
-                end,
-                event.modified,
-                cx.scope,
-                cx.now,
-                cx.sync_id
-            ])?;
-        }
+            &mut rewrite
+        };
+        write.execute(params![
+            id,
+            raw,
+            start,
+            end,
+            event.modified,
+            cx.scope,
+            cx.now,
+            cx.sync_id
+        ])?;
         record.execute(params![cx.sync_id, cx.now, kind.as_str(), id, raw])?;
         report.bump(kind);
     }
